@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from kaireon.views import healthz
+
+api_v1 = [
+    path("", include("kaireon.urls")),
+    path("", include("decisionflows.urls")),
+    path("", include("segments.urls")),
+    path("", include("runs.urls")),
+    path("", include("campaigns.urls")),
+    path("", include("journeys.urls")),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("healthz", healthz, name="healthz"),
+    path("", include("kaireon.pages")),
+]

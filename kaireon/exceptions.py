@@ -1,0 +1,91 @@
+"""One error shape for every 4xx:
+
+    {"error": "segmentId: Segment has no materialized view.", "code": "invalid", "status": 400,
+     "fields": {"segmentId": ["Segment has no materialized view."]}}
+
+``fields`` appears for validation errors only; its keys are the request's camelCase names.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import ProtectedError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+_CAMEL = re.compile(r"_([a-z0-9])")
+
+
+def camel(name: str) -> str:
+    return _CAMEL.sub(lambda m: m.group(1).upper(), name)
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state of the resource."
+    default_code = "conflict"
+
+
+def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """DRF error details as {"dotted.camelPath": [messages]}."""
+    out: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = camel(str(key)) if key != "non_field_errors" else "nonFieldErrors"
+            path = f"{prefix}.{name}" if prefix else name
+            out.update(_flatten(value, path))
+    elif isinstance(detail, list):
+        if all(not isinstance(item, (dict, list)) for item in detail):
+            out[prefix or "nonFieldErrors"] = [str(item) for item in detail]
+        else:
+            for index, item in enumerate(detail):
+                if item:
+                    out.update(_flatten(item, f"{prefix}[{index}]"))
+    else:
+        out[prefix or "nonFieldErrors"] = [str(detail)]
+    return out
+
+
+def _as_drf(exc: Exception) -> Exception:
+    if isinstance(exc, DjangoValidationError):
+        if hasattr(exc, "error_dict"):
+            return exceptions.ValidationError({k: [m for e in v for m in e.messages] for k, v in exc.error_dict.items()})
+        return exceptions.ValidationError(exc.messages)
+    if isinstance(exc, ProtectedError):
+        return Conflict("This object is still in use and cannot be deleted.")
+    if isinstance(exc, Http404):
+        return exceptions.NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        return exceptions.PermissionDenied()
+    return exc
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    exc = _as_drf(exc)
+    response = exception_handler(exc, context)
+    if response is None or not isinstance(exc, exceptions.APIException):
+        return response
+    body: dict[str, Any] = {"status": response.status_code}
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _flatten(exc.detail)
+        first_field, messages = next(iter(fields.items()), ("", ["Invalid input."]))
+        message = messages[0]
+        body["error"] = message if first_field == "nonFieldErrors" else f"{first_field}: {message}"
+        body["code"] = "invalid"
+        # Keys are already camelCase; the renderer would leave them, but keep them out of its way.
+        body["fields"] = fields
+    else:
+        detail = exc.detail
+        body["error"] = str(detail if not isinstance(detail, (list, dict)) else _flatten(detail))
+        codes = exc.get_codes()
+        body["code"] = codes if isinstance(codes, str) else exc.default_code
+        if isinstance(exc, Conflict) and getattr(exc, "extra", None):
+            body.update(exc.extra)
+    response.data = body
+    return response

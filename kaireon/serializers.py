@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import models
+from rest_framework import serializers
+
+from kaireon.models import ApiKey, AuditLog, Membership, Role, Tenant
+from kaireon.principal import Principal
+
+
+class UTCDateTimeField(serializers.DateTimeField):
+    """ISO 8601 in UTC with milliseconds and ``Z``, as the seeds write them."""
+
+    def to_representation(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return value
+        assert isinstance(value, datetime)
+        return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class ModelSerializer(serializers.ModelSerializer):
+    """Project base: UTC timestamps, and helpers to reach the request's principal."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: UTCDateTimeField,
+    }
+
+    @property
+    def principal(self) -> Principal:
+        principal = self.context["request"].auth
+        assert isinstance(principal, Principal)
+        return principal
+
+
+class TenantRelatedField(serializers.PrimaryKeyRelatedField):
+    """A reference by public id, looked up inside the request's tenant only."""
+
+    default_error_messages = {
+        "does_not_exist": "No {model} with id {pk_value!r} in this tenant.",
+        "incorrect_type": "Expected an id string, got {data_type}.",
+    }
+
+    def get_queryset(self) -> Any:
+        queryset = super().get_queryset()
+        principal = self.context["request"].auth
+        return queryset.filter(tenant=principal.tenant)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        queryset = self.get_queryset()
+        try:
+            return queryset.get(pk=data)
+        except queryset.model.DoesNotExist:
+            self.fail("does_not_exist", model=queryset.model._meta.verbose_name, pk_value=data)
+
+
+class TenantSerializer(ModelSerializer):
+    role = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Tenant
+        fields = ["id", "slug", "name", "role", "created_at", "updated_at"]
+
+    def get_role(self, tenant: Tenant) -> str | None:
+        roles: dict[str, str] = self.context.get("roles", {})
+        return roles.get(tenant.pk)
+
+
+class MembershipSerializer(ModelSerializer):
+    username = serializers.CharField(source="user.username", read_only=True)
+    email = serializers.CharField(source="user.email", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "username", "email", "role", "created_at"]
+
+
+class ApiKeySerializer(ModelSerializer):
+    role = serializers.ChoiceField(choices=Role.choices, default=Role.VIEWER)
+    is_active = serializers.BooleanField(read_only=True)
+    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
+
+    class Meta:
+        model = ApiKey
+        fields = [
+            "id",
+            "name",
+            "role",
+            "prefix",
+            "expires_at",
+            "last_used_at",
+            "revoked_at",
+            "is_active",
+            "created_by",
+            "created_at",
+        ]
+        read_only_fields = ["prefix", "last_used_at", "revoked_at", "created_at"]
+
+    def validate_expires_at(self, value: datetime | None) -> datetime | None:
+        from django.utils import timezone
+
+        if value is not None and value <= timezone.now():
+            raise serializers.ValidationError("Must be in the future.")
+        return value
+
+
+class ApiKeyCreatedSerializer(ApiKeySerializer):
+    key = serializers.CharField(read_only=True, help_text="The secret key. Shown once, never again.")
+
+    class Meta(ApiKeySerializer.Meta):
+        fields = [*ApiKeySerializer.Meta.fields, "key"]
+
+
+class RevokeSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class AuditLogSerializer(ModelSerializer):
+    class Meta:
+        model = AuditLog
+        fields = [
+            "id",
+            "created_at",
+            "actor_type",
+            "actor_id",
+            "actor_label",
+            "action",
+            "object_type",
+            "object_id",
+            "object_repr",
+            "before",
+            "after",
+            "reason",
+            "prev_hash",
+            "entry_hash",
+        ]

@@ -1,0 +1,74 @@
+"""Three actors in every API test (after healthchecks' alice/bob/charlie):
+
+- ``editor``: an editor of ``tenant``; ``viewer``: a viewer of the same tenant;
+- ``admin``: an admin of ``tenant``; ``outsider``: an admin of ``other_tenant``, who must get 404s.
+
+Each is an ``APIClient`` authenticated with a real API key of that role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from rest_framework.test import APIClient
+
+from kaireon.models import Role, Tenant
+from kaireon.principal import Principal
+from kaireon.services import api_key_create
+from tests.factories import TenantFactory
+
+ClientFor = Callable[..., APIClient]
+
+
+@pytest.fixture
+def tenant(db: None) -> Tenant:
+    return TenantFactory(slug="acme", name="Acme Bank")
+
+
+@pytest.fixture
+def other_tenant(db: None) -> Tenant:
+    return TenantFactory(slug="globex", name="Globex Retail")
+
+
+@pytest.fixture
+def client_for(db: None) -> ClientFor:
+    def make(tenant: Tenant, role: str = Role.EDITOR) -> APIClient:
+        _, raw = api_key_create(tenant=tenant, actor=None, name=f"{role} key", role=role)
+        client = APIClient()
+        client.credentials(HTTP_X_API_KEY=raw)
+        client.raw_key = raw  # type: ignore[attr-defined]
+        return client
+
+    return make
+
+
+@pytest.fixture
+def editor(client_for: ClientFor, tenant: Tenant) -> APIClient:
+    return client_for(tenant, Role.EDITOR)
+
+
+@pytest.fixture
+def viewer(client_for: ClientFor, tenant: Tenant) -> APIClient:
+    return client_for(tenant, Role.VIEWER)
+
+
+@pytest.fixture
+def admin(client_for: ClientFor, tenant: Tenant) -> APIClient:
+    return client_for(tenant, Role.ADMIN)
+
+
+@pytest.fixture
+def outsider(client_for: ClientFor, other_tenant: Tenant) -> APIClient:
+    return client_for(other_tenant, Role.ADMIN)
+
+
+@pytest.fixture
+def anonymous() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def system_actor(tenant: Tenant) -> Principal:
+    """An admin principal of ``tenant`` for calling services directly."""
+    return Principal(tenant=tenant, role=Role.ADMIN)
