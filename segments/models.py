@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+
+from kaireon.ids import PublicId
+from kaireon.models import Tenant, TenantModel
+
+attribute_name_validator = RegexValidator(
+    r"^[a-z][a-z0-9_]{0,62}$",
+    "Use lowercase letters, digits and underscores, starting with a letter (at most 63 characters).",
+)
+
+
+class AttributeType(models.TextChoices):
+    STRING = "string"
+    INTEGER = "integer"
+    NUMBER = "number"
+    BOOLEAN = "boolean"
+    DATE = "date"
+
+
+class CustomerAttribute(TenantModel):
+    """One attribute of the tenant's customer schema; imports and segment filters are typed by it."""
+
+    id = models.CharField(primary_key=True, max_length=40, default=PublicId("attr"), editable=False)
+    name = models.CharField(max_length=63, validators=[attribute_name_validator])
+    type = models.CharField(max_length=10, choices=AttributeType.choices)
+    label = models.CharField(max_length=120, blank=True)
+    description = models.TextField(blank=True)
+    required = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="customer_attribute_unique_name")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.type})"
+
+
+class Customer(models.Model):
+    """A customer of a tenant. Bulk table: bigint key internally, ``external_id`` in the API."""
+
+    id = models.BigAutoField(primary_key=True)
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
+    external_id = models.CharField(max_length=128)
+    email = models.CharField(max_length=254, blank=True)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+    # Suppressed: never contacted (legal hold, deceased, fraud). Unsubscribed: opted out of
+    # marketing. Contact policies drop both.
+    suppressed = models.BooleanField(default=False)
+    unsubscribed = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            # the import's upsert key (ON CONFLICT (tenant_id, external_id))
+            models.UniqueConstraint(fields=["tenant", "external_id"], name="customer_unique_external_id"),
+        ]
+        indexes = [
+            # keyset scans of one tenant's customers by id range (segment views, run chunks)
+            models.Index(fields=["tenant", "id"], name="customer_tenant_id"),
+            models.Index(fields=["tenant", "email"], name="customer_tenant_email"),
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class Segment(TenantModel):
+    """A saved audience: filters in the rule language, compiled to a database view on save."""
+
+    id = models.CharField(primary_key=True, max_length=40, default=PublicId("seg"), editable=False)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    filters = models.JSONField(default=dict, blank=True)
+    # The view selecting the segment's customer ids; blank until the segment has been saved
+    # with filters that compile (seed 000: "has a materialized view").
+    view_name = models.CharField(max_length=63, blank=True)
+    customer_count = models.PositiveIntegerField(default=0)
+    last_refreshed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="segment_unique_name")]
+        indexes = [models.Index(fields=["tenant", "-created_at"], name="segment_tenant_created")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def has_view(self) -> bool:
+        return bool(self.view_name)
