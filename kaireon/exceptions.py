@@ -31,6 +31,11 @@ class Conflict(exceptions.APIException):
     default_detail = "The request conflicts with the current state of the resource."
     default_code = "conflict"
 
+    def __init__(self, detail: Any = None, code: str | None = None, **extra: Any) -> None:
+        """``extra`` goes into the error body beside the message, e.g. ``currentStatus``."""
+        super().__init__(detail, code)
+        self.extra = extra
+
 
 def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     """DRF error details as {"dotted.camelPath": [messages]}."""
@@ -55,7 +60,9 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
 def _as_drf(exc: Exception) -> Exception:
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
-            return exceptions.ValidationError({k: [m for e in v for m in e.messages] for k, v in exc.error_dict.items()})
+            return exceptions.ValidationError(
+                {k: [m for e in v for m in e.messages] for k, v in exc.error_dict.items()}
+            )
         return exceptions.ValidationError(exc.messages)
     if isinstance(exc, ProtectedError):
         return Conflict("This object is still in use and cannot be deleted.")
@@ -85,7 +92,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         body["error"] = str(detail if not isinstance(detail, (list, dict)) else _flatten(detail))
         codes = exc.get_codes()
         body["code"] = codes if isinstance(codes, str) else exc.default_code
-        if isinstance(exc, Conflict) and getattr(exc, "extra", None):
+        if isinstance(exc, Conflict):
             body.update(exc.extra)
     response.data = body
     return response

@@ -24,7 +24,8 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_POST
 def switch_tenant(request: HttpRequest) -> HttpResponse:
     tenant_id = request.POST.get("tenant", "")
-    membership = Membership.objects.filter(user=request.user, tenant_id=tenant_id).select_related("tenant").first()
+    memberships = Membership.objects.filter(user=request.user, tenant_id=tenant_id)  # type: ignore[misc]
+    membership = memberships.select_related("tenant").first()
     if membership is None:
         return HttpResponseBadRequest("You are not a member of that tenant.")
     request.session[SESSION_TENANT_KEY] = membership.tenant_id

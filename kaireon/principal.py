@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 from kaireon.models import ApiKey, Membership, Role, Tenant, role_at_least
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
     from django.http import HttpRequest
 
 SESSION_TENANT_KEY = "kaireon_tenant_id"
@@ -71,7 +70,7 @@ class ApiKeyUser:
         return self.username
 
 
-def memberships_for(user: AbstractBaseUser | AnonymousUser) -> list[Membership]:
+def memberships_for(user: Any) -> list[Membership]:
     if not user.is_authenticated:
         return []
     return list(Membership.objects.filter(user=user).select_related("tenant").order_by("tenant__name"))

@@ -123,7 +123,12 @@ def validate(condition: Any, fields: Mapping[str, FieldSpec], path: str = "", de
         items = condition[key]
         if not isinstance(items, list):
             raise RuleError(f"{path}.{key}" if path else key, "must be a list of conditions")
-        return {key: [validate(item, fields, f"{path}.{key}[{i}]" if path else f"{key}[{i}]", depth + 1) for i, item in enumerate(items)]}
+        return {
+            key: [
+                validate(item, fields, f"{path}.{key}[{i}]" if path else f"{key}[{i}]", depth + 1)
+                for i, item in enumerate(items)
+            ]
+        }
     return _validate_leaf(condition, fields, path)
 
 
@@ -131,10 +136,7 @@ def is_empty(condition: Mapping[str, Any] | None) -> bool:
     """True for no condition at all or an empty group: it matches everything."""
     if not condition:
         return True
-    for key in ("all", "any"):
-        if key in condition and not condition[key]:
-            return True
-    return False
+    return any(key in condition and not condition[key] for key in ("all", "any"))
 
 
 def fields_used(condition: Mapping[str, Any] | None) -> set[str]:

@@ -13,7 +13,7 @@ from kaireon.principal import Principal
 class UTCDateTimeField(serializers.DateTimeField):
     """ISO 8601 in UTC with milliseconds and ``Z``, as the seeds write them."""
 
-    def to_representation(self, value: Any) -> str | None:
+    def to_representation(self, value: Any) -> Any:
         if value is None:
             return None
         if isinstance(value, str):
@@ -47,6 +47,7 @@ class TenantRelatedField(serializers.PrimaryKeyRelatedField):
 
     def get_queryset(self) -> Any:
         queryset = super().get_queryset()
+        assert queryset is not None
         principal = self.context["request"].auth
         return queryset.filter(tenant=principal.tenant)
 

@@ -81,11 +81,7 @@ def audit_record(
     with transaction.atomic():
         # The tenant row is the chain's lock: entries of one tenant are appended one at a time
         # (no_key keeps inserts of rows that reference the tenant unblocked).
-        head = (
-            Tenant.objects.select_for_update(no_key=True)
-            .values_list("audit_head", flat=True)
-            .get(pk=tenant.pk)
-        )
+        head = Tenant.objects.select_for_update(no_key=True).values_list("audit_head", flat=True).get(pk=tenant.pk)
         entry = AuditLog(
             tenant=tenant,
             created_at=timezone.now(),
@@ -137,7 +133,9 @@ def instance_create(
     instance.save(force_insert=True)
     for name, values in many.items():
         getattr(instance, name).set(values)
-    audit_record(tenant=tenant, actor=actor, action="create", instance=instance, after=snapshot(instance), reason=reason)
+    audit_record(
+        tenant=tenant, actor=actor, action="create", instance=instance, after=snapshot(instance), reason=reason
+    )
     return instance
 
 
@@ -158,8 +156,13 @@ def instance_update(
     changed_after = {k: after[k] for k in changed_before}
     if changed_after or many:
         audit_record(
-            tenant=tenant, actor=actor, action="update", instance=instance,
-            before=changed_before, after=changed_after, reason=reason,
+            tenant=tenant,
+            actor=actor,
+            action="update",
+            instance=instance,
+            before=changed_before,
+            after=changed_after,
+            reason=reason,
         )
     return instance
 
@@ -177,7 +180,9 @@ def instance_delete(*, tenant: Tenant, actor: Actor, instance: models.Model, rea
 @transaction.atomic
 def tenant_create(*, slug: str, name: str, actor: Actor = None) -> Tenant:
     tenant = Tenant.objects.create(slug=slug, name=name)
-    audit_record(tenant=tenant, actor=actor, action="create", instance=tenant, after=snapshot(tenant, exclude=["audit_head"]))
+    audit_record(
+        tenant=tenant, actor=actor, action="create", instance=tenant, after=snapshot(tenant, exclude=["audit_head"])
+    )
     return tenant
 
 
@@ -190,8 +195,12 @@ def membership_set(*, tenant: Tenant, actor: Actor, user: Any, role: str) -> Mem
         membership.save(update_fields=["role"])
     if created or before != {"role": role}:
         audit_record(
-            tenant=tenant, actor=actor, action="create" if created else "update", instance=membership,
-            before=before, after={"user": user.get_username(), "role": role},
+            tenant=tenant,
+            actor=actor,
+            action="create" if created else "update",
+            instance=membership,
+            before=before,
+            after={"user": user.get_username(), "role": role},
         )
     return membership
 
@@ -228,7 +237,12 @@ def api_key_revoke(*, tenant: Tenant, actor: Actor, key: ApiKey, reason: str = "
     key.refresh_from_db()
     if updated:
         audit_record(
-            tenant=tenant, actor=actor, action="revoke", instance=key,
-            before={"revoked_at": None}, after={"revoked_at": key.revoked_at}, reason=reason,
+            tenant=tenant,
+            actor=actor,
+            action="revoke",
+            instance=key,
+            before={"revoked_at": None},
+            after={"revoked_at": key.revoked_at},
+            reason=reason,
         )
     return key

@@ -55,14 +55,25 @@ class TenantViewSetForMembers(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         tenant = self.get_object()
         if tenant.pk != self.principal.tenant.pk or not self.principal.is_admin:
             return Response(
-                {"error": "Listing members requires the admin role in this tenant.", "code": "permission_denied", "status": 403},
+                {
+                    "error": "Listing members requires the admin role in this tenant.",
+                    "code": "permission_denied",
+                    "status": 403,
+                },
                 status=status.HTTP_403_FORBIDDEN,
             )
         members = Membership.objects.filter(tenant=tenant).select_related("user").order_by("user__username")
-        return Response({"members": MembershipSerializer(members, many=True, context=self.get_serializer_context()).data, "total": len(members)})
+        return Response(
+            {
+                "members": MembershipSerializer(members, many=True, context=self.get_serializer_context()).data,
+                "total": len(members),
+            }
+        )
 
 
-class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, TenantViewSet):
+class ApiKeyViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, TenantViewSet
+):
     """API keys of the tenant. Admins only. The secret is in the create response and nowhere else."""
 
     list_key = "apiKeys"
@@ -75,9 +86,13 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = ApiKeySerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
-        key, raw = services.api_key_create(tenant=self.principal.tenant, actor=self.principal, **serializer.validated_data)
+        key, raw = services.api_key_create(
+            tenant=self.principal.tenant, actor=self.principal, **serializer.validated_data
+        )
         key.key = raw  # type: ignore[attr-defined]
-        response = Response(ApiKeyCreatedSerializer(key, context=self.get_serializer_context()).data, status=status.HTTP_201_CREATED)
+        response = Response(
+            ApiKeyCreatedSerializer(key, context=self.get_serializer_context()).data, status=status.HTTP_201_CREATED
+        )
         response["Location"] = request.build_absolute_uri(f"{request.path.rstrip('/')}/{key.pk}")
         return response
 
@@ -87,7 +102,9 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
         """Revoke the key: later requests with it get 401. Revoking twice is harmless."""
         serializer = RevokeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        key = services.api_key_revoke(tenant=self.principal.tenant, actor=self.principal, key=self.get_object(), **serializer.validated_data)
+        key = services.api_key_revoke(
+            tenant=self.principal.tenant, actor=self.principal, key=self.get_object(), **serializer.validated_data
+        )
         return self.output(key)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -108,8 +125,8 @@ class AuditLogViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVi
 
 def healthz(request: HttpRequest) -> JsonResponse:
     """Database and broker reachability; 503 when either is down."""
-    from django.conf import settings
     import redis
+    from django.conf import settings
 
     checks: dict[str, Any] = {}
     try:

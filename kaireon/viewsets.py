@@ -74,12 +74,14 @@ class TenantModelViewSet(
         data = dict(serializer.validated_data)
         if service is None:
             model = self.get_queryset().model
-            serializer.instance = instance_create(tenant=self.principal.tenant, actor=self.principal, model=model, data=data)
+            serializer.instance = instance_create(
+                tenant=self.principal.tenant, actor=self.principal, model=model, data=data
+            )
         else:
             serializer.instance = service(tenant=self.principal.tenant, actor=self.principal, data=data)
 
     def perform_update(self, serializer: BaseSerializer) -> None:
-        service = type(self).update_service or instance_update
+        service: Callable[..., Any] = type(self).update_service or instance_update
         data = dict(serializer.validated_data)
         serializer.instance = service(
             tenant=self.principal.tenant, actor=self.principal, instance=serializer.instance, data=data
@@ -93,8 +95,9 @@ class TenantModelViewSet(
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         self.perform_create(serializer)
-        response = self.output(serializer.instance, status_code=status.HTTP_201_CREATED)
-        response["Location"] = request.build_absolute_uri(f"{request.path.rstrip('/')}/{serializer.instance.pk}")
+        instance: Any = serializer.instance
+        response = self.output(instance, status_code=status.HTTP_201_CREATED)
+        response["Location"] = request.build_absolute_uri(f"{request.path.rstrip('/')}/{instance.pk}")
         return response
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -102,9 +102,11 @@ def test_createapikey_command_prints_only_the_key(tenant, anonymous):
     out = StringIO()
     call_command("createapikey", "--tenant", "acme", "--role", "editor", "--name", "cli", stdout=out)
     raw = out.getvalue().strip()
-    assert raw.startswith("kr_") and "\n" not in raw
+    assert raw.startswith("kr_")
+    assert "\n" not in raw
     key = ApiKey.objects.get(name="cli")
-    assert key.role == "editor" and raw.startswith(key.prefix)
+    assert key.role == "editor"
+    assert raw.startswith(key.prefix)
     assert anonymous.get("/api/v1/tenants", HTTP_X_API_KEY=raw).status_code == 200
 
 

@@ -13,8 +13,16 @@ pytestmark = pytest.mark.django_db
 
 def _record_three(tenant: Tenant, actor) -> list[AuditLog]:
     return [
-        audit_record(tenant=tenant, actor=actor, action=action, object_type="offer", object_id="off_1",
-                     before={"n": i}, after={"n": i + 1}, reason=f"step {i}")
+        audit_record(
+            tenant=tenant,
+            actor=actor,
+            action=action,
+            object_type="offer",
+            object_id="off_1",
+            before={"n": i},
+            after={"n": i + 1},
+            reason=f"step {i}",
+        )
         for i, action in enumerate(["create", "update", "delete"])
     ]
 
@@ -26,7 +34,8 @@ def test_entries_chain_each_to_the_previous(tenant, system_actor):
     assert second.prev_hash == first.entry_hash
     assert third.prev_hash == second.entry_hash
     assert audit_verify(tenant=tenant) == []
-    assert third.actor_label == "system" and third.actor_type == "user"
+    assert third.actor_label == "system"
+    assert third.actor_type == "user"
 
 
 def test_altered_row_is_detected(tenant, system_actor):
@@ -37,7 +46,7 @@ def test_altered_row_is_detected(tenant, system_actor):
 
 
 def test_deleted_row_is_detected(tenant, system_actor):
-    first, second, third = _record_three(tenant, system_actor)
+    _first, second, third = _record_three(tenant, system_actor)
     AuditLog.objects.filter(pk=second.pk).delete()
     problems = audit_verify(tenant=tenant)
     assert problems == [f"entry {third.pk}: previous hash does not match entry before it (missing or altered row)"]

@@ -25,5 +25,7 @@ class Command(BaseCommand):
             raise CommandError(f"No tenant with slug {options['tenant']!r}.")
         days = options["expires_in_days"]
         expires_at = timezone.now() + timedelta(days=days) if days else None
-        _, raw = api_key_create(tenant=tenant, actor=None, name=options["name"], role=options["role"], expires_at=expires_at)
+        _, raw = api_key_create(
+            tenant=tenant, actor=None, name=options["name"], role=options["role"], expires_at=expires_at
+        )
         self.stdout.write(raw)
