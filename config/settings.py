@@ -184,11 +184,19 @@ REST_FRAMEWORK = {
 }
 
 # Keys inside these values are data (customer attribute names, audit snapshots, journey
-# variables), not field names: they pass through unchanged in both directions.
+# variables, a provider's own config keys), not field names: they pass through unchanged.
 JSON_CAMEL_CASE = {
     "JSON_UNDERSCOREIZE": {
         "no_underscore_before_number": True,
-        "ignore_fields": ("attributes", "before", "after", "variables", "personalization", "sample_attributes"),
+        "ignore_fields": (
+            "attributes",
+            "before",
+            "after",
+            "variables",
+            "personalization",
+            "sample_attributes",
+            "provider_config",
+        ),
     }
 }
 
@@ -208,7 +216,10 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
     ],
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "ActiveStatusEnum": "decisionflows.models.ActiveStatus",
+        "LifecycleStatusEnum": "decisionflows.models.OfferStatus",  # FlowStatus has the same values
+    },
 }
 
 LOGGING = {

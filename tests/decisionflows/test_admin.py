@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls import reverse
+
+from decisionflows.models import DecisionFlow
+from tests.decisionflows.factories import (
+    ContactHistoryFactory,
+    ContactPolicyFactory,
+    CreativeFactory,
+    DecisionFlowVersionFactory,
+)
+
+MODELS = ["channel", "offer", "creative", "contactpolicy", "contacthistory", "decisionflow", "decisionflowversion"]
+
+
+@pytest.fixture
+def staff(db: None) -> Client:
+    client = Client()
+    # force_login needs no password: skip the factory's (deliberately slow) hashing
+    client.force_login(get_user_model().objects.create(username="staff", is_staff=True, is_superuser=True))
+    return client
+
+
+@pytest.fixture
+def objects(tenant):
+    creative = CreativeFactory(tenant=tenant)
+    version = DecisionFlowVersionFactory(flow__tenant=tenant)
+    return {
+        "channel": creative.channel,
+        "offer": creative.offer,
+        "creative": creative,
+        "contactpolicy": ContactPolicyFactory(tenant=tenant),
+        "contacthistory": ContactHistoryFactory(tenant=tenant),
+        "decisionflow": version.flow,
+        "decisionflowversion": version,
+    }
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_admin_changelist_search_and_change_pages_render(staff, objects, model):
+    changelist = reverse(f"admin:decisionflows_{model}_changelist")
+    assert staff.get(changelist).status_code == 200
+    assert staff.get(changelist, {"q": "x"}).status_code == 200
+    assert staff.get(reverse(f"admin:decisionflows_{model}_change", args=[objects[model].pk])).status_code == 200
+
+
+def test_admin_offer_page_shows_its_creatives_and_flow_page_its_versions(staff, objects):
+    offer_page = staff.get(reverse("admin:decisionflows_offer_change", args=[objects["offer"].pk]))
+    assert objects["creative"].name in offer_page.content.decode()
+    flow_page = staff.get(reverse("admin:decisionflows_decisionflow_change", args=[objects["decisionflow"].pk]))
+    assert "factory" in flow_page.content.decode()  # the version's published_by
+
+
+def test_admin_rejects_an_invalid_pipeline(staff, tenant):
+    response = staff.post(
+        reverse("admin:decisionflows_decisionflow_add"),
+        {
+            "tenant": tenant.pk,
+            "key": "bad",
+            "name": "Bad",
+            "status": "draft",
+            "pipeline": '[{"type": "rank"}]',
+            "created_at_0": "2026-01-01",
+            "created_at_1": "00:00:00",
+            "versions-TOTAL_FORMS": "0",
+            "versions-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200
+    assert "pipeline[0].rank: the first node must be an inventory node" in response.content.decode()
+    assert not DecisionFlow.objects.exists()

@@ -1,0 +1,61 @@
+"""Services called directly, as the runs app and management commands will."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from decisionflows import services
+from decisionflows.models import DecisionFlow
+from tests.decisionflows.factories import ChannelFactory, CreativeFactory, DecisionFlowFactory, OfferFactory
+
+
+def test_creative_create_refuses_another_tenants_offer(tenant, other_tenant, system_actor):
+    with pytest.raises(ValidationError) as info:
+        services.creative_create(
+            tenant=tenant,
+            actor=system_actor,
+            data={"offer": OfferFactory(tenant=other_tenant), "channel": ChannelFactory(tenant=tenant), "name": "x"},
+        )
+    assert list(info.value.message_dict) == ["offer_id"]
+
+
+def test_contact_policy_create_refuses_another_tenants_channel(tenant, other_tenant, system_actor):
+    data = {
+        "name": "p",
+        "policy_type": "frequency_cap",
+        "max_count": 1,
+        "period": "day",
+        "scope": "channel",
+        "channel": ChannelFactory(tenant=other_tenant),
+    }
+    with pytest.raises(ValidationError) as info:
+        services.contact_policy_create(tenant=tenant, actor=system_actor, data=data)
+    assert list(info.value.message_dict) == ["channel_id"]
+
+
+def test_creative_update_checks_the_merged_creative(tenant, system_actor):
+    creative = CreativeFactory(tenant=tenant)
+    with pytest.raises(ValidationError) as info:
+        services.creative_update(
+            tenant=tenant, actor=system_actor, instance=creative, data={"content": "{{offer.nope}}"}
+        )
+    assert info.value.message_dict == {"content": ["unknown personalization token {{offer.nope}}: no field offer.nope"]}
+    creative.refresh_from_db()
+    assert creative.content == "Discover {{offer.name}}."
+
+
+def test_publish_numbers_versions_per_flow(tenant, system_actor):
+    first, second = DecisionFlowFactory(tenant=tenant), DecisionFlowFactory(tenant=tenant)
+    numbers = [
+        services.decision_flow_publish(tenant=tenant, actor=system_actor, flow=flow).version
+        for flow in (first, first, second, first)
+    ]
+    assert numbers == [1, 2, 1, 3]
+    assert DecisionFlow.objects.get(pk=first.pk).latest_version == 3
+    assert first.latest_version == 3  # the caller's instance is kept current
+
+
+def test_publish_by_the_system_is_labelled(tenant):
+    version = services.decision_flow_publish(tenant=tenant, actor=None, flow=DecisionFlowFactory(tenant=tenant))
+    assert version.published_by == "system"
