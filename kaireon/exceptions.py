@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError
@@ -37,14 +38,23 @@ class Conflict(exceptions.APIException):
         self.extra = extra
 
 
-def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
-    """DRF error details as {"dotted.camelPath": [messages]}."""
+def _data_fields() -> frozenset[str]:
+    """Fields whose keys are data (settings.JSON_CAMEL_CASE ignore_fields): left as they are."""
+    options = getattr(settings, "JSON_CAMEL_CASE", {}).get("JSON_UNDERSCOREIZE", {})
+    return frozenset(options.get("ignore_fields", ()))
+
+
+def _flatten(detail: Any, prefix: str = "", raw_keys: bool = False) -> dict[str, list[str]]:
+    """DRF error details as {"dotted.camelPath": [messages]}; keys under data fields stay as sent
+    (``{"attributes": {"shoe_size": [...]}}`` → ``attributes.shoe_size``)."""
     out: dict[str, list[str]] = {}
     if isinstance(detail, dict):
         for key, value in detail.items():
             name = camel(str(key)) if key != "non_field_errors" else "nonFieldErrors"
+            if raw_keys:
+                name = str(key)
             path = f"{prefix}.{name}" if prefix else name
-            out.update(_flatten(value, path))
+            out.update(_flatten(value, path, raw_keys=str(key) in _data_fields()))
     elif isinstance(detail, list):
         if all(not isinstance(item, (dict, list)) for item in detail):
             out[prefix or "nonFieldErrors"] = [str(item) for item in detail]

@@ -246,3 +246,28 @@ def api_key_revoke(*, tenant: Tenant, actor: Actor, key: ApiKey, reason: str = "
             reason=reason,
         )
     return key
+
+
+ROUNDTRIP_ACTION = "worker.roundtrip"
+
+
+@transaction.atomic
+def worker_roundtrip_record(*, tenant_id: str, token: str) -> None:
+    """Append one audit entry for ``token`` saying which worker process ran it.
+
+    Idempotent: the tenant row lock serialises callers, and a token already recorded is skipped.
+    """
+    import os
+    import socket
+
+    tenant = Tenant.objects.select_for_update(no_key=True).get(pk=tenant_id)
+    if AuditLog.objects.filter(tenant=tenant, action=ROUNDTRIP_ACTION, object_id=token).exists():
+        return
+    audit_record(
+        tenant=tenant,
+        actor=None,
+        action=ROUNDTRIP_ACTION,
+        object_type="worker",
+        object_id=token,
+        after={"pid": os.getpid(), "host": socket.gethostname()},
+    )

@@ -23,12 +23,12 @@ ClientFor = Callable[..., APIClient]
 
 @pytest.fixture
 def tenant(db: None) -> Tenant:
-    return TenantFactory(slug="acme", name="Acme Bank")
+    return TenantFactory.create(slug="acme", name="Acme Bank")
 
 
 @pytest.fixture
 def other_tenant(db: None) -> Tenant:
-    return TenantFactory(slug="globex", name="Globex Retail")
+    return TenantFactory.create(slug="globex", name="Globex Retail")
 
 
 @pytest.fixture
@@ -72,3 +72,6 @@ def anonymous() -> APIClient:
 def system_actor(tenant: Tenant) -> Principal:
     """An admin principal of ``tenant`` for calling services directly."""
     return Principal(tenant=tenant, role=Role.ADMIN)
+
+
+pytest_plugins = ["tests.worker"]

@@ -85,6 +85,7 @@ def test_api_writes_are_audited_with_the_key_as_actor(admin, tenant):
     entry = AuditLog.objects.get(object_id=created["id"], action="create")
     assert entry.actor_type == "api_key"
     assert entry.actor_label.startswith("API key admin key")
+    assert entry.after is not None
     assert entry.after["name"] == "audited"
     assert "key_hash" not in entry.after
 
