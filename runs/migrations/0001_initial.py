@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('decisionflows', '0001_initial'),
         ('kaireon', '0001_initial'),
-        ('segments', '0003_customer_tenant_no_single_index'),
+        ('segments', '0001_initial'),
     ]
 
     operations = [
