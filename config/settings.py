@@ -153,8 +153,23 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Fail fast when the broker is down, so the web request can fall back instead of hanging.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# A publish to a dead broker fails within ~1 s, so a run can fall back to inline execution.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# DatabaseScheduler copies these into django-celery-beat's tables on start (editable in admin).
+CELERY_BEAT_SCHEDULE = {
+    "runs-reap": {"task": "runs.reap", "schedule": float(os.environ.get("RUNS_REAP_INTERVAL_SECONDS", "15"))},
+}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+
+# --- Runs ---------------------------------------------------------------------------------
+# Customers per chunk task. 5,000 keeps one chunk at ~0.2 s of decide + write on PostgreSQL, so
+# progress moves several times a second and a lost chunk costs little to redo.
+RUNS_CHUNK_SIZE = int(os.environ.get("RUNS_CHUNK_SIZE", "5000"))
+# A running chunk whose worker has not finished it within this many seconds is handed out again.
+RUNS_CHUNK_LEASE_SECONDS = int(os.environ.get("RUNS_CHUNK_LEASE_SECONDS", "120"))
+RUNS_CHUNK_MAX_RETRIES = int(os.environ.get("RUNS_CHUNK_MAX_RETRIES", "3"))
+RUNS_CHUNK_RETRY_BACKOFF = int(os.environ.get("RUNS_CHUNK_RETRY_BACKOFF", "2"))  # seconds, doubled per retry
 
 # --- REST framework ------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -167,9 +167,7 @@ class Recommendation(models.Model):
         "segments.Customer", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
     )
     rank = models.PositiveSmallIntegerField()
-    offer = models.ForeignKey(
-        "decisionflows.Offer", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
-    )
+    offer = models.ForeignKey("decisionflows.Offer", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
     channel = models.ForeignKey(
         "decisionflows.Channel", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
     )

@@ -1,0 +1,135 @@
+"""The run's data path: snapshot the audience, decide for one chunk, write its rows in bulk.
+
+No state transitions here (those are services); these functions read and write data only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+from django.db import connection
+
+from decisionflows.engine import DecisionContext, Decisions, decide
+from decisionflows.loading import attribute_types, build_context, customer_frame, load_history
+from kaireon.models import Tenant
+from runs.models import Recommendation, Run, RunChunk
+from segments import sql
+from segments.selectors import customer_where
+
+# Ids read per query while snapshotting an audience: 100,000 ints ≈ 0.1 s and 4 MB.
+SNAPSHOT_PAGE = 100_000
+RECOMMENDATION_COLUMNS = ("run_id", "customer_id", "rank", "offer_id", "channel_id", "creative_id", "score")
+
+
+def audience_ids(run: Run) -> Iterator[np.ndarray]:
+    """The run's customer ids, ascending, page by page (keyset): the segment's view, or the
+    ad-hoc filters compiled against the customer table."""
+    if run.segment_id and not run.filters:
+        assert run.segment is not None
+        source = sql.quote_identifier(run.segment.view_name)
+        where = "TRUE" if connection.vendor == "postgresql" else "1"
+    else:
+        source = sql.quote_identifier(sql.CUSTOMER_TABLE)
+        where = customer_where(tenant=run.tenant, filters=run.filters or {})
+    after = 0
+    with connection.cursor() as cursor:
+        while True:
+            # the source is a checked identifier and the condition compiled by segments.sql
+            cursor.execute(
+                f'SELECT "id" FROM {source} WHERE ({where}) AND "id" > %s ORDER BY "id" LIMIT %s',  # noqa: S608
+                [after, SNAPSHOT_PAGE],
+            )
+            page = np.fromiter((row[0] for row in cursor.fetchall()), dtype=np.int64)
+            if page.size == 0:
+                return
+            yield page
+            if page.size < SNAPSHOT_PAGE:
+                return
+            after = int(page[-1])
+
+
+def split_chunks(ids: np.ndarray, size: int) -> list[np.ndarray]:
+    return [ids[start : start + size] for start in range(0, ids.size, size)]
+
+
+def run_context(run: Run) -> DecisionContext:
+    return build_context(
+        tenant=run.tenant, pipeline=run.flow_version.pipeline, channel_ids=run.channel_ids or None, batch_only=True
+    )
+
+
+@dataclass
+class ChunkOutcome:
+    customers: int  # customers of the chunk's snapshot (deleted ones included: they are done too)
+    frame: pl.DataFrame
+    decisions: Decisions
+    funnel: dict[str, Any]
+
+
+def chunk_decide(*, tenant: Tenant, chunk: RunChunk, context: DecisionContext) -> ChunkOutcome:
+    """Load the chunk's customers in one query and decide for all of them at once."""
+    ids = np.asarray(chunk.customer_ids, dtype=np.int64)
+    frame = customer_frame(
+        tenant=tenant,
+        first_id=chunk.first_customer_id,
+        last_id=chunk.last_customer_id,
+        ids=ids,
+        attributes=attribute_types(tenant=tenant),
+    )
+    customer_ids = frame.get_column("id").to_numpy()
+    history = load_history(tenant=tenant, context=context, customer_ids=customer_ids)
+    decisions = decide(context, frame, history)
+    return ChunkOutcome(customers=chunk.size, frame=frame, decisions=decisions, funnel=decisions.funnel(context))
+
+
+def recommendation_frame(run_id: str, outcome: ChunkOutcome, context: DecisionContext) -> pl.DataFrame:
+    decisions = outcome.decisions
+    offer_ids = pl.Series([o.id for o in context.candidates], dtype=pl.String)
+    channel_ids = pl.Series([c.id for c in context.channels], dtype=pl.String)
+    creative_of = [
+        context.creative_at[(int(j), int(c))].id
+        for j, c in zip(decisions.offer_idx, decisions.channel_idx, strict=True)
+    ]
+    return pl.DataFrame(
+        {
+            "run_id": pl.Series([run_id] * decisions.count, dtype=pl.String),
+            "customer_id": outcome.frame.get_column("id").gather(decisions.customer_rows),
+            "rank": pl.Series(decisions.rank, dtype=pl.Int16),
+            "offer_id": offer_ids.gather(decisions.offer_idx),
+            "channel_id": channel_ids.gather(decisions.channel_idx),
+            "creative_id": pl.Series(creative_of, dtype=pl.String),
+            "score": pl.Series(decisions.score, dtype=pl.Float64),
+        }
+    )
+
+
+def recommendations_write(rows: pl.DataFrame) -> None:
+    """Insert a chunk's rows inside the caller's transaction: COPY on PostgreSQL, batched
+    executemany elsewhere."""
+    if rows.height == 0:
+        return
+    table = Recommendation._meta.db_table
+    if connection.vendor == "postgresql":
+        data = rows.write_csv(include_header=False, separator="\t", float_precision=10).encode()
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {table} ({', '.join(RECOMMENDATION_COLUMNS)}) FROM STDIN") as copy,
+        ):
+            copy.write(data)
+        return
+    placeholders = ", ".join(["%s"] * len(RECOMMENDATION_COLUMNS))
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {table} ({', '.join(RECOMMENDATION_COLUMNS)}) VALUES ({placeholders})",  # noqa: S608
+            rows.rows(),
+        )
+
+
+def recommendations_delete(run_id: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {Recommendation._meta.db_table} WHERE run_id = %s", [run_id])  # noqa: S608
+        return int(cursor.rowcount)

@@ -1,0 +1,585 @@
+"""Batch runs: create, plan, process chunks, finalise, cancel, delete, recover.
+
+Lifecycle (DESIGN.md, "The run pipeline"): ``run_create`` stores a pending run and, after
+commit, enqueues planning; ``run_plan`` snapshots the audience into RunChunk rows and fans them
+out; each ``run_chunk_process`` writes its recommendations and bumps the run's counters in one
+transaction, and the chunk that completes the count triggers ``run_finalize``. ``runs_reap``
+re-dispatches what a dead worker or a lost message left behind.
+
+Locking: a chunk row is locked (FOR UPDATE) while its rows are written; the run row is locked
+by the counter UPDATE and by finalise/cancel. Order is always chunk, then run.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from collections.abc import Callable, Iterable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from rest_framework import exceptions
+
+from decisionflows.engine import merge_funnels
+from decisionflows.models import Channel, ContactHistory, DecisionFlow, Offer
+from decisionflows.selectors import flow_runnable_version
+from kaireon.exceptions import Conflict
+from kaireon.models import Tenant
+from kaireon.services import Actor, audit_record, snapshot
+from runs import executor
+from runs.models import ChunkStatus, ExecutionMode, Recommendation, Run, RunChunk, RunStatus
+from segments.models import Segment
+from segments.selectors import segment_view_exists, validated_filters
+
+logger = logging.getLogger(__name__)
+
+# The broker could not take the message: what kombu/redis raise when nothing listens.
+try:
+    from kombu.exceptions import OperationalError as BrokerError
+except ImportError:  # pragma: no cover - kombu ships with celery
+    BrokerError = OSError  # type: ignore[misc,assignment]
+
+
+def _not_found(what: str, value: str) -> exceptions.NotFound:
+    return exceptions.NotFound(f"{what} {value!r} not found.")
+
+
+# --- create --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def run_create(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    decision_flow_id: str,
+    segment_id: str | None = None,
+    filters: Mapping[str, Any] | None = None,
+    name: str = "",
+    channel_ids: Iterable[str] | None = None,
+    dispatch: bool = True,
+) -> Run:
+    """Validate as seed 000 says, snapshot the flow's published version and store a pending run;
+    planning is enqueued after commit (``dispatch=False`` leaves that to the caller)."""
+    if not decision_flow_id:
+        raise exceptions.ValidationError({"decision_flow_id": ["This field is required."]})
+    if not segment_id and filters is None:
+        raise exceptions.ValidationError({"segment_id": ["This field is required (or give ad-hoc filters)."]})
+    flow = DecisionFlow.objects.filter(tenant=tenant, pk=decision_flow_id).first()
+    if flow is None:
+        raise _not_found("Decision flow", decision_flow_id)
+    segment = None
+    if segment_id:
+        segment = Segment.objects.filter(tenant=tenant, pk=segment_id).first()
+        if segment is None:
+            raise _not_found("Segment", segment_id)
+        if not segment.has_view or not segment_view_exists(segment):
+            raise exceptions.ValidationError(
+                {"segment_id": ["Segment has no materialized view: save it with filters first."]}
+            )
+    clean_filters = None
+    if filters is not None and segment is None:
+        clean_filters = validated_filters(tenant=tenant, filters=filters)
+    version = flow_runnable_version(flow)
+    if version is None:
+        raise exceptions.ValidationError(
+            {
+                "decision_flow_id": [
+                    f"Decision flow {flow.key!r} is not runnable: it must be active with a published version."
+                ]
+            }
+        )
+    batch_channels = Channel.objects.filter(tenant=tenant).active().batch_compatible()
+    wanted = list(dict.fromkeys(channel_ids or []))
+    if wanted:
+        found = set(batch_channels.filter(pk__in=wanted).values_list("pk", flat=True))
+        missing = [c for c in wanted if c not in found]
+        if missing:
+            raise exceptions.ValidationError(
+                {"channel_ids": [f"Not active batch-compatible channels of this tenant: {', '.join(missing)}."]}
+            )
+    elif not batch_channels.exists():
+        raise exceptions.ValidationError(
+            {"non_field_errors": ["No batch-compatible channels found (delivery mode file, integration or manual)."]}
+        )
+    audience_name = segment.name if segment else "ad-hoc filter"
+    run = Run.objects.create(
+        tenant=tenant,
+        name=name or f"{flow.name} x {audience_name}",
+        decision_flow=flow,
+        flow_version=version,
+        segment=segment,
+        segment_name=audience_name,
+        filters=clean_filters,
+        channel_ids=wanted,
+        created_by=actor.actor_label if actor else "system",
+    )
+    audit_record(tenant=tenant, actor=actor, action="create", instance=run, after=snapshot(run))
+    if dispatch:
+        transaction.on_commit(lambda: run_dispatch(run_id=run.pk))
+    return run
+
+
+def run_dispatch(*, run_id: str) -> str:
+    """Hand the run to the workers; with the broker down, run it in a background thread of
+    this process instead and record that (seed 001's inline fallback). Returns the mode."""
+    from runs import tasks
+
+    try:
+        tasks.plan_run.delay(run_id)
+        return ExecutionMode.CELERY
+    except BrokerError as exc:
+        logger.warning("broker unavailable (%s): executing run %s inline", exc, run_id)
+        Run.objects.filter(pk=run_id).update(execution_mode=ExecutionMode.INLINE, updated_at=timezone.now())
+        run_execute_in_thread(run_id=run_id)
+        return ExecutionMode.INLINE
+
+
+def run_execute_in_thread(*, run_id: str) -> threading.Thread:
+    def target() -> None:
+        try:
+            run_execute_inline(run_id=run_id)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=target, name=f"run-{run_id}", daemon=True)
+    thread.start()
+    return thread
+
+
+def run_execute_inline(*, run_id: str, progress: Callable[[Run], None] | None = None) -> Run:
+    """Plan, process every chunk and finalise in this process, one chunk after another."""
+    for chunk_id in run_plan(run_id=run_id, dispatch=False):
+        run_chunk_process(chunk_id=chunk_id, worker="inline", finalize=False)
+        if progress is not None:
+            progress(Run.objects.get(pk=run_id))
+    run_finalize(run_id=run_id)
+    return Run.objects.get(pk=run_id)
+
+
+# --- plan ----------------------------------------------------------------------------------
+
+
+def run_plan(*, run_id: str, dispatch: bool = True) -> list[int]:
+    """pending → running: snapshot the audience into chunks (ids at this moment, so later
+    segment changes do not move the run) and, after commit, enqueue one task per chunk.
+
+    Idempotent: only a pending run is planned; a second call returns [] and does nothing."""
+    with transaction.atomic():
+        run = Run.objects.select_for_update(of=("self",)).select_related("tenant", "segment").filter(pk=run_id).first()
+        if run is None or run.status != RunStatus.PENDING:
+            return []
+        try:
+            chunks: list[RunChunk] = []
+            size = settings.RUNS_CHUNK_SIZE
+            carry: list[int] = []
+            total = 0
+            for page in executor.audience_ids(run):
+                total += int(page.size)
+                carry.extend(page.tolist())
+                while len(carry) >= size:
+                    chunks.append(_chunk(run, len(chunks), carry[:size]))
+                    carry = carry[size:]
+            if carry:
+                chunks.append(_chunk(run, len(chunks), carry))
+        except Exception as exc:  # noqa: BLE001  (any planning error fails the run, with its reason)
+            _fail(run, stage="planning", exc=exc)
+            return []
+        RunChunk.objects.bulk_create(chunks, batch_size=500)
+        now = timezone.now()
+        Run.objects.filter(pk=run.pk).update(
+            status=RunStatus.RUNNING,
+            total_customers=total,
+            chunk_count=len(chunks),
+            started_at=now,
+            updated_at=now,
+        )
+        audit_record(
+            tenant=run.tenant,
+            actor=None,
+            action="start",
+            instance=run,
+            before={"status": RunStatus.PENDING},
+            after={"status": RunStatus.RUNNING, "total_customers": total, "chunks": len(chunks)},
+        )
+        chunk_ids = list(RunChunk.objects.filter(run=run).order_by("seq").values_list("pk", flat=True))
+        if not chunk_ids:
+            transaction.on_commit(lambda: run_finalize(run_id=run_id))
+        elif dispatch:
+            transaction.on_commit(lambda: _dispatch_chunks(chunk_ids))
+    return chunk_ids
+
+
+def _chunk(run: Run, seq: int, ids: list[int]) -> RunChunk:
+    return RunChunk(
+        run=run, seq=seq, first_customer_id=ids[0], last_customer_id=ids[-1], customer_ids=ids, size=len(ids)
+    )
+
+
+def _dispatch_chunks(chunk_ids: Iterable[int]) -> None:
+    from runs import tasks
+
+    for chunk_id in chunk_ids:
+        tasks.process_chunk.delay(chunk_id)
+
+
+def _fail(run: Run, *, stage: str, exc: BaseException) -> None:
+    now = timezone.now()
+    message = f"{type(exc).__name__}: {exc}"
+    Run.objects.filter(pk=run.pk).update(
+        status=RunStatus.FAILED,
+        error=f"Run failed during {stage}: {message}",
+        error_context={"stage": stage, "exception": type(exc).__name__, "traceback": traceback.format_exc()[-4000:]},
+        completed_at=now,
+        updated_at=now,
+    )
+    audit_record(
+        tenant=run.tenant,
+        actor=None,
+        action="fail",
+        instance=run,
+        before={"status": run.status},
+        after={"status": RunStatus.FAILED, "error": message},
+    )
+
+
+# --- chunks --------------------------------------------------------------------------------
+
+
+def _claim(chunk_id: int, worker: str) -> int | None:
+    """pending (or running with an expired lease) → running, for a running run; returns the
+    attempt number this caller now owns, or None when the chunk is not to be processed."""
+    now = timezone.now()
+    claimable = Q(status=ChunkStatus.PENDING) | Q(status=ChunkStatus.RUNNING, lease_expires_at__lt=now)
+    updated = RunChunk.objects.filter(claimable, pk=chunk_id, run__status=RunStatus.RUNNING).update(
+        status=ChunkStatus.RUNNING,
+        attempts=F("attempts") + 1,
+        lease_expires_at=now + timedelta(seconds=settings.RUNS_CHUNK_LEASE_SECONDS),
+        worker=worker[:200],
+        started_at=now,
+        error="",
+    )
+    if not updated:
+        return None
+    return int(RunChunk.objects.values_list("attempts", flat=True).get(pk=chunk_id))
+
+
+def run_chunk_process(*, chunk_id: int, worker: str = "", finalize: bool = True) -> bool:
+    """Decide for one chunk and write its rows; returns True when it was the run's last chunk.
+
+    Idempotent: the rows and the chunk's ``done`` commit together, and the commit happens only
+    if this attempt still owns the chunk (same attempt number, still running) — a chunk run
+    twice writes its rows once."""
+    attempt = _claim(chunk_id, worker)
+    if attempt is None:
+        return False
+    chunk = RunChunk.objects.select_related("run__tenant", "run__flow_version").get(pk=chunk_id)
+    run = chunk.run
+    context = executor.run_context(run)
+    outcome = executor.chunk_decide(tenant=run.tenant, chunk=chunk, context=context)
+    rows = executor.recommendation_frame(run.pk, outcome, context)
+    with transaction.atomic():
+        owned = (
+            RunChunk.objects.select_for_update()
+            .filter(pk=chunk_id, status=ChunkStatus.RUNNING, attempts=attempt)
+            .exists()
+        )
+        if not owned:
+            return False
+        if Run.objects.filter(pk=run.pk).values_list("status", flat=True).first() != RunStatus.RUNNING:
+            RunChunk.objects.filter(pk=chunk_id).update(status=ChunkStatus.CANCELLED, finished_at=timezone.now())
+            return False
+        executor.recommendations_write(rows)
+        now = timezone.now()
+        RunChunk.objects.filter(pk=chunk_id).update(
+            status=ChunkStatus.DONE,
+            recommendation_count=rows.height,
+            funnel=outcome.funnel,
+            finished_at=now,
+            lease_expires_at=None,
+        )
+        last = _count_chunk(run.pk, processed=outcome.customers, recommendations=rows.height, failed=0)
+    if last and finalize:
+        _enqueue_finalize(run.pk)
+    return last
+
+
+def _count_chunk(run_id: str, *, processed: int, recommendations: int, failed: int) -> bool:
+    """Add a finished chunk to the run's counters; True for the chunk that completes the count.
+
+    The UPDATE locks the run row, so concurrent chunks count one after another and exactly one
+    of them reads the final total."""
+    Run.objects.filter(pk=run_id).update(
+        processed_customers=F("processed_customers") + processed,
+        failed_customers=F("failed_customers") + failed,
+        recommendation_count=F("recommendation_count") + recommendations,
+        chunks_done=F("chunks_done") + (0 if failed else 1),
+        chunks_failed=F("chunks_failed") + (1 if failed else 0),
+        updated_at=timezone.now(),
+    )
+    done, failed_chunks, count = Run.objects.values_list("chunks_done", "chunks_failed", "chunk_count").get(pk=run_id)
+    return done + failed_chunks == count
+
+
+def run_chunk_fail(*, chunk_id: int, error: str) -> bool:
+    """A chunk that exhausted its retries: failed with its error, its customers counted as
+    failed. Returns True when it completed the run's count (then the run is finalised)."""
+    with transaction.atomic():
+        updated = (
+            RunChunk.objects.select_for_update()
+            .filter(pk=chunk_id)
+            .exclude(status__in=[ChunkStatus.DONE, ChunkStatus.FAILED, ChunkStatus.CANCELLED])
+            .update(status=ChunkStatus.FAILED, error=error[:4000], finished_at=timezone.now(), lease_expires_at=None)
+        )
+        if not updated:
+            return False
+        chunk = RunChunk.objects.get(pk=chunk_id)
+        last = _count_chunk(chunk.run_id, processed=chunk.size, recommendations=0, failed=chunk.size)
+    if last:
+        _enqueue_finalize(chunk.run_id)
+    return last
+
+
+def _enqueue_finalize(run_id: str) -> None:
+    from runs import tasks
+
+    def send() -> None:
+        try:
+            tasks.finalize_run.delay(run_id)
+        except BrokerError:
+            run_finalize(run_id=run_id)
+
+    transaction.on_commit(send)
+
+
+# --- finish --------------------------------------------------------------------------------
+
+
+def run_finalize(*, run_id: str) -> Run | None:
+    """running → completed / completed_with_errors / failed: the summary by SQL aggregates,
+    the contact history of what was recommended, the final status. Idempotent: only a running
+    run whose chunks are all finished is finalised, once."""
+    with transaction.atomic():
+        run = Run.objects.select_for_update().select_related("tenant").filter(pk=run_id).first()
+        if run is None or run.status != RunStatus.RUNNING:
+            return run
+        if run.chunks_done + run.chunks_failed < run.chunk_count:
+            return run
+        now = timezone.now()
+        if run.chunk_count and run.chunks_done == 0:
+            status = RunStatus.FAILED
+            errors = list(
+                RunChunk.objects.filter(run=run, status=ChunkStatus.FAILED).values_list("error", flat=True)[:1]
+            )
+            error = "Every chunk failed; nothing could be processed. First error: " + (errors[0] if errors else "?")
+        elif run.chunks_failed:
+            status = RunStatus.COMPLETED_WITH_ERRORS
+            error = f"{run.chunks_failed} of {run.chunk_count} chunks failed ({run.failed_customers} customers)."
+        else:
+            status = RunStatus.COMPLETED
+            error = ""
+        summary = run_summary_compute(run=run, completed_at=now)
+        history_rows = 0 if status == RunStatus.FAILED else _append_contact_history(run, now)
+        summary["contact_history_rows"] = history_rows
+        Run.objects.filter(pk=run.pk).update(
+            status=status, summary=summary, error=error, completed_at=now, updated_at=now
+        )
+        audit_record(
+            tenant=run.tenant,
+            actor=None,
+            action="finish",
+            instance=run,
+            before={"status": RunStatus.RUNNING},
+            after={
+                "status": status,
+                "processed_customers": run.processed_customers,
+                "recommendations": run.recommendation_count,
+            },
+        )
+    run.refresh_from_db()
+    return run
+
+
+def run_summary_compute(*, run: Run, completed_at: Any) -> dict[str, Any]:
+    """Seed 003's summary: totals, average offers per customer, execution time, offer and
+    channel breakdowns (name, count, percent of total), and the merged decision funnel."""
+    table = Recommendation._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT offer_id, COUNT(*) FROM {table} WHERE run_id = %s GROUP BY offer_id",  # noqa: S608
+            [run.pk],
+        )
+        by_offer = dict(cursor.fetchall())
+        cursor.execute(
+            f"SELECT channel_id, COUNT(*) FROM {table} WHERE run_id = %s GROUP BY channel_id",  # noqa: S608
+            [run.pk],
+        )
+        by_channel = dict(cursor.fetchall())
+        # every customer with a recommendation has exactly one of rank 1
+        cursor.execute(f"SELECT COUNT(*) FROM {table} WHERE run_id = %s AND rank = 1", [run.pk])  # noqa: S608
+        with_recommendations = int(cursor.fetchone()[0])
+    total = sum(by_offer.values())
+    offers = {o.pk: o for o in Offer.objects.filter(pk__in=list(by_offer))}
+    channels = {c.pk: c for c in Channel.objects.filter(pk__in=list(by_channel))}
+
+    def percent(count: int) -> float:
+        return round(100.0 * count / total, 1) if total else 0.0
+
+    funnel: dict[str, Any] | None = None
+    for part in RunChunk.objects.filter(run=run, status=ChunkStatus.DONE).values_list("funnel", flat=True).iterator():
+        if part:
+            funnel = merge_funnels(funnel, part)
+    funnel = funnel or {"customers": 0, "offers": {}, "customers_without_offers": {}}
+    for offer_id, entry in funnel.get("offers", {}).items():
+        offer = offers.get(offer_id) or Offer.objects.filter(pk=offer_id).first()
+        entry["offer_name"] = offer.name if offer else offer_id
+        entry["offer_key"] = offer.key if offer else ""
+    processed = run.processed_customers - run.failed_customers
+    started = run.started_at or completed_at
+    return {
+        "total_customers": run.total_customers,
+        "customers_processed": processed,
+        "customers_failed": run.failed_customers,
+        "customers_with_recommendations": with_recommendations,
+        "customers_without_recommendations": max(processed - with_recommendations, 0),
+        "total_recommendations": total,
+        "average_offers_per_customer": round(total / processed, 3) if processed else 0.0,
+        "execution_seconds": round((completed_at - started).total_seconds(), 3),
+        "offer_breakdown": sorted(
+            (
+                {
+                    "offer_id": offer_id,
+                    "offer_key": offers[offer_id].key if offer_id in offers else "",
+                    "offer_name": offers[offer_id].name if offer_id in offers else offer_id,
+                    "count": count,
+                    "percent": percent(count),
+                }
+                for offer_id, count in by_offer.items()
+            ),
+            key=lambda item: (-item["count"], item["offer_name"]),
+        ),
+        "channel_breakdown": sorted(
+            (
+                {
+                    "channel_id": channel_id,
+                    "channel_name": channels[channel_id].name if channel_id in channels else channel_id,
+                    "channel_type": channels[channel_id].channel_type if channel_id in channels else "",
+                    "count": count,
+                    "percent": percent(count),
+                }
+                for channel_id, count in by_channel.items()
+            ),
+            key=lambda item: (-item["count"], item["channel_name"]),
+        ),
+        "funnel": funnel,
+    }
+
+
+def _append_contact_history(run: Run, when: Any) -> int:
+    """What the run recommended becomes contact history, so frequency caps hold across runs.
+    One INSERT ... SELECT; rows whose customer, offer or channel was deleted meanwhile are left
+    out (the history table keeps its foreign keys)."""
+    history = ContactHistory._meta.db_table
+    table = Recommendation._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {history} (tenant_id, customer_id, offer_id, channel_id, source, source_id, contacted_at)
+            SELECT %s, r.customer_id, r.offer_id, r.channel_id, 'run', r.run_id, %s
+            FROM {table} r
+            JOIN segments_customer c ON c.id = r.customer_id
+            JOIN decisionflows_offer o ON o.id = r.offer_id
+            JOIN decisionflows_channel ch ON ch.id = r.channel_id
+            WHERE r.run_id = %s
+            """,  # noqa: S608  (table names are ours)
+            [run.tenant_id, when, run.pk],
+        )
+        return int(cursor.rowcount)
+
+
+# --- cancel, delete ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def run_cancel(*, tenant: Tenant, actor: Actor, run: Run, reason: str = "") -> Run:
+    """pending/running → cancelled; chunks not yet done are not processed. 409 otherwise."""
+    locked = Run.objects.select_for_update().get(pk=run.pk, tenant=tenant)
+    if locked.status not in (RunStatus.PENDING, RunStatus.RUNNING):
+        raise Conflict(
+            f"Run is {locked.status}; only pending or running runs can be cancelled.", current_status=locked.status
+        )
+    now = timezone.now()
+    Run.objects.filter(pk=run.pk).update(status=RunStatus.CANCELLED, completed_at=now, updated_at=now)
+    RunChunk.objects.filter(run=run, status=ChunkStatus.PENDING).update(status=ChunkStatus.CANCELLED, finished_at=now)
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="cancel",
+        instance=run,
+        before={"status": locked.status},
+        after={"status": RunStatus.CANCELLED},
+        reason=reason,
+    )
+    run.refresh_from_db()
+    return run
+
+
+@transaction.atomic
+def run_delete(*, tenant: Tenant, actor: Actor, instance: Run, reason: str = "") -> None:
+    """Remove a finished run with its chunks and recommendation rows (one DELETE by run id)."""
+    locked = Run.objects.select_for_update().get(pk=instance.pk, tenant=tenant)
+    if not locked.is_finished:
+        raise Conflict(f"Run is {locked.status}; cancel it before deleting it.", current_status=locked.status)
+    rows = executor.recommendations_delete(locked.pk)
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="delete",
+        instance=locked,
+        before={**snapshot(locked, exclude=["summary", "error_context"]), "recommendations": rows},
+        reason=reason,
+    )
+    locked.delete()
+
+
+# --- recovery ------------------------------------------------------------------------------
+
+
+def runs_reap(*, stale_after: timedelta | None = None) -> dict[str, int]:
+    """Re-dispatch what was lost: chunks whose lease expired (their worker died), pending
+    chunks of running runs that no worker took (a lost message), runs stuck in pending, and
+    runs whose chunks are all finished but that were not finalised."""
+    from runs import tasks
+
+    now = timezone.now()
+    stale_after = stale_after or timedelta(seconds=settings.RUNS_CHUNK_LEASE_SECONDS)
+    expired = list(
+        RunChunk.objects.filter(
+            status=ChunkStatus.RUNNING, lease_expires_at__lt=now, run__status=RunStatus.RUNNING
+        ).values_list("pk", flat=True)
+    )
+    forgotten = list(
+        RunChunk.objects.filter(
+            status=ChunkStatus.PENDING, run__status=RunStatus.RUNNING, run__started_at__lt=now - stale_after
+        ).values_list("pk", flat=True)
+    )
+    for chunk_id in [*expired, *forgotten]:
+        tasks.process_chunk.delay(chunk_id)
+    pending = list(
+        Run.objects.filter(status=RunStatus.PENDING, updated_at__lt=now - stale_after).values_list("pk", flat=True)
+    )
+    for run_id in pending:
+        tasks.plan_run.delay(run_id)
+    unfinished = list(
+        Run.objects.filter(status=RunStatus.RUNNING, chunk_count=F("chunks_done") + F("chunks_failed"))
+        .filter(updated_at__lt=now - timedelta(seconds=30))
+        .values_list("pk", flat=True)
+    )
+    for run_id in unfinished:
+        tasks.finalize_run.delay(run_id)
+    return {"chunks": len(expired) + len(forgotten), "plans": len(pending), "finalize": len(unfinished)}

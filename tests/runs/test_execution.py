@@ -1,0 +1,194 @@
+from __future__ import annotations
+
+import pytest
+from django.test import override_settings
+
+from kaireon.models import AuditLog
+from kaireon.principal import Principal
+from runs import services
+from runs.models import ChunkStatus, Recommendation, Run, RunChunk, RunStatus
+from segments.models import Customer
+
+pytestmark = pytest.mark.django_db
+
+
+def expected_recommendations(tenant) -> dict[int, list[tuple[str, str]]]:
+    """The catalogue's decisions worked out by hand (see tests/runs/conftest.py): adults get the
+    gold card by email and the loan by SMS (email is taken); minors the loan by email and
+    savings by SMS; insurance never (zero business value); suppressed customers nothing."""
+    expected = {}
+    for customer in Customer.objects.filter(tenant=tenant):
+        if customer.suppressed:
+            continue
+        if customer.attributes["age"] >= 18:
+            expected[customer.pk] = [("gold-card", "Email"), ("loan", "SMS")]
+        else:
+            expected[customer.pk] = [("loan", "Email"), ("savings", "SMS")]
+    return expected
+
+
+def recommendations_of(run: Run) -> dict[int, list[tuple[str, str]]]:
+    found: dict[int, list[tuple[str, str]]] = {}
+    from decisionflows.models import Channel, Offer
+
+    offers = dict(Offer.objects.values_list("pk", "key"))
+    channels = dict(Channel.objects.values_list("pk", "name"))
+    for row in Recommendation.objects.filter(run=run).order_by("customer_id", "rank"):
+        found.setdefault(row.customer_id, []).append((offers[row.offer_id], channels[row.channel_id]))
+    return found
+
+
+@override_settings(RUNS_CHUNK_SIZE=25)
+def test_inline_run_recommends_what_the_flow_says(catalogue, system_actor):
+    run = services.run_create(
+        tenant=catalogue.tenant,
+        actor=system_actor,
+        decision_flow_id=catalogue.flow.pk,
+        segment_id=catalogue.everyone.pk,
+        dispatch=False,
+    )
+    assert run.status == RunStatus.PENDING
+    assert run.name == "Next Best Action x All customers"
+    run = services.run_execute_inline(run_id=run.pk)
+
+    assert run.status == RunStatus.COMPLETED, run.error
+    assert run.chunk_count == 3  # 60 customers in chunks of 25
+    assert run.processed_customers == run.total_customers == 60
+    expected = expected_recommendations(catalogue.tenant)
+    assert recommendations_of(run) == expected
+
+    summary = run.summary
+    total = sum(len(v) for v in expected.values())
+    assert summary["total_recommendations"] == total == run.recommendation_count
+    assert summary["customers_with_recommendations"] == len(expected)
+    assert summary["customers_without_recommendations"] == 60 - len(expected)
+    assert summary["average_offers_per_customer"] == round(total / 60, 3)
+    by_offer = {item["offer_key"]: item["count"] for item in summary["offer_breakdown"]}
+    brute = {}
+    for offers in expected.values():
+        for key, _ in offers:
+            brute[key] = brute.get(key, 0) + 1
+    assert by_offer == brute
+    assert sum(item["percent"] for item in summary["offer_breakdown"]) == pytest.approx(100, abs=0.2)
+    by_channel = {item["channel_name"]: item["count"] for item in summary["channel_breakdown"]}
+    assert by_channel == {"Email": len(expected), "SMS": len(expected)}
+    funnel = summary["funnel"]
+    suppressed = Customer.objects.filter(suppressed=True).count()
+    assert funnel["customers_without_offers"] == {"contact_policy": suppressed}
+    assert funnel["offers"][catalogue.offers["insurance"].pk]["zero_score"] == 60 - suppressed
+    assert summary["contact_history_rows"] == total
+    assert AuditLog.objects.filter(object_id=run.pk, action="finish").exists()
+
+
+def test_snapshot_ignores_customers_added_after_planning(catalogue, system_actor):
+    run = services.run_create(
+        tenant=catalogue.tenant, actor=system_actor, decision_flow_id=catalogue.flow.pk,
+        segment_id=catalogue.everyone.pk, dispatch=False,
+    )
+    chunk_ids = services.run_plan(run_id=run.pk, dispatch=False)
+    late = Customer.objects.create(tenant=catalogue.tenant, external_id="late", attributes={"age": 40, "tier": "gold"})
+    for chunk_id in chunk_ids:
+        services.run_chunk_process(chunk_id=chunk_id, finalize=False)
+    run = services.run_finalize(run_id=run.pk)
+    assert run.total_customers == 60
+    assert not Recommendation.objects.filter(run=run, customer_id=late.pk).exists()
+
+
+def test_chunk_processed_twice_writes_its_rows_once(catalogue, system_actor):
+    run = services.run_create(
+        tenant=catalogue.tenant, actor=system_actor, decision_flow_id=catalogue.flow.pk,
+        segment_id=catalogue.everyone.pk, dispatch=False,
+    )
+    [chunk_id] = services.run_plan(run_id=run.pk, dispatch=False)
+    assert services.run_chunk_process(chunk_id=chunk_id, finalize=False) is True
+    rows = Recommendation.objects.filter(run=run).count()
+    assert rows > 0
+    # a redelivered message for the same chunk does nothing
+    assert services.run_chunk_process(chunk_id=chunk_id, finalize=False) is False
+    assert Recommendation.objects.filter(run=run).count() == rows
+    run.refresh_from_db()
+    assert run.chunks_done == 1 and run.processed_customers == 60
+
+
+def test_second_plan_is_a_no_op(catalogue, system_actor):
+    run = services.run_create(
+        tenant=catalogue.tenant, actor=system_actor, decision_flow_id=catalogue.flow.pk,
+        segment_id=catalogue.everyone.pk, dispatch=False,
+    )
+    first = services.run_plan(run_id=run.pk, dispatch=False)
+    assert services.run_plan(run_id=run.pk, dispatch=False) == []
+    assert RunChunk.objects.filter(run=run).count() == len(first)
+
+
+def test_cancel_stops_chunks_not_yet_done(catalogue, system_actor):
+    with override_settings(RUNS_CHUNK_SIZE=20):
+        run = services.run_create(
+            tenant=catalogue.tenant, actor=system_actor, decision_flow_id=catalogue.flow.pk,
+            segment_id=catalogue.everyone.pk, dispatch=False,
+        )
+        first, *rest = services.run_plan(run_id=run.pk, dispatch=False)
+    services.run_chunk_process(chunk_id=first, finalize=False)
+    services.run_cancel(tenant=catalogue.tenant, actor=system_actor, run=run, reason="wrong segment")
+    for chunk_id in rest:
+        assert services.run_chunk_process(chunk_id=chunk_id) is False
+    run.refresh_from_db()
+    assert run.status == RunStatus.CANCELLED
+    assert run.chunks_done == 1
+    assert set(RunChunk.objects.filter(run=run).values_list("status", flat=True)) == {
+        ChunkStatus.DONE,
+        ChunkStatus.CANCELLED,
+    }
+    assert AuditLog.objects.get(object_id=run.pk, action="cancel").reason == "wrong segment"
+
+
+def test_failed_chunk_makes_run_completed_with_errors(catalogue, system_actor):
+    with override_settings(RUNS_CHUNK_SIZE=30):
+        run = services.run_create(
+            tenant=catalogue.tenant, actor=system_actor, decision_flow_id=catalogue.flow.pk,
+            segment_id=catalogue.everyone.pk, dispatch=False,
+        )
+        good, bad = services.run_plan(run_id=run.pk, dispatch=False)
+    services.run_chunk_process(chunk_id=good, finalize=False)
+    assert services.run_chunk_fail(chunk_id=bad, error="ValueError: boom") is True
+    run = services.run_finalize(run_id=run.pk)
+    assert run.status == RunStatus.COMPLETED_WITH_ERRORS
+    assert run.failed_customers == 30
+    assert run.summary["customers_failed"] == 30
+    assert "1 of 2 chunks failed" in run.error
+
+
+def test_every_chunk_failing_fails_the_run(catalogue, system_actor):
+    run = services.run_create(
+        tenant=catalogue.tenant, actor=system_actor, decision_flow_id=catalogue.flow.pk,
+        segment_id=catalogue.everyone.pk, dispatch=False,
+    )
+    [chunk_id] = services.run_plan(run_id=run.pk, dispatch=False)
+    services.run_chunk_fail(chunk_id=chunk_id, error="RuntimeError: database on fire")
+    run = services.run_finalize(run_id=run.pk)
+    assert run.status == RunStatus.FAILED
+    assert "database on fire" in run.error
+
+
+def test_frequency_cap_holds_across_two_runs(catalogue, system_actor):
+    from decisionflows import services as df
+
+    df.contact_policy_create(
+        tenant=catalogue.tenant,
+        actor=Principal(tenant=catalogue.tenant, role="admin"),
+        data={"name": "Two a week", "policy_type": "frequency_cap", "max_count": 2, "period": "week", "scope": "global"},
+    )
+    first = services.run_create(
+        tenant=catalogue.tenant, actor=system_actor, decision_flow_id=catalogue.flow.pk,
+        segment_id=catalogue.everyone.pk, dispatch=False,
+    )
+    first = services.run_execute_inline(run_id=first.pk)
+    assert first.recommendation_count > 0
+    second = services.run_create(
+        tenant=catalogue.tenant, actor=system_actor, decision_flow_id=catalogue.flow.pk,
+        segment_id=catalogue.everyone.pk, dispatch=False,
+    )
+    second = services.run_execute_inline(run_id=second.pk)
+    assert second.status == RunStatus.COMPLETED
+    # every customer who got two offers last time has used this week's two contacts
+    assert second.recommendation_count == 0
+    assert second.summary["funnel"]["customers_without_offers"]["contact_policy"] == 60
