@@ -170,6 +170,8 @@ RUNS_CHUNK_SIZE = int(os.environ.get("RUNS_CHUNK_SIZE", "5000"))
 RUNS_CHUNK_LEASE_SECONDS = int(os.environ.get("RUNS_CHUNK_LEASE_SECONDS", "120"))
 RUNS_CHUNK_MAX_RETRIES = int(os.environ.get("RUNS_CHUNK_MAX_RETRIES", "3"))
 RUNS_CHUNK_RETRY_BACKOFF = int(os.environ.get("RUNS_CHUNK_RETRY_BACKOFF", "2"))  # seconds, doubled per retry
+# Failure drills: seconds a chunk sleeps after claiming it, so a drill can kill its worker mid-chunk.
+RUNS_CHUNK_FAULT_DELAY = float(os.environ.get("RUNS_CHUNK_FAULT_DELAY", "0"))
 
 # --- REST framework ------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -196,6 +198,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "kaireon.exceptions.api_exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "UNAUTHENTICATED_USER": None,
+    # ``?format=`` belongs to the endpoints (the run export's csv | json), not to content negotiation.
+    "URL_FORMAT_OVERRIDE": None,
 }
 
 # Keys inside these values are data (customer attribute names, audit snapshots, journey
@@ -234,6 +238,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ActiveStatusEnum": "decisionflows.models.ActiveStatus",
         "LifecycleStatusEnum": "decisionflows.models.OfferStatus",  # FlowStatus has the same values
+        "RunStatusEnum": "runs.models.RunStatus",
+        "ImportStatusEnum": "segments.models.ImportStatus",
     },
 }
 

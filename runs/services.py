@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
@@ -25,13 +26,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 from rest_framework import exceptions
 
-from decisionflows.engine import merge_funnels
-from decisionflows.models import Channel, ContactHistory, DecisionFlow, Offer
+from decisionflows.models import Channel, ContactHistory, DecisionFlow
 from decisionflows.selectors import flow_runnable_version
 from kaireon.exceptions import Conflict
 from kaireon.models import Tenant
 from kaireon.services import Actor, audit_record, snapshot
-from runs import executor
+from runs import executor, selectors
 from runs.models import ChunkStatus, ExecutionMode, Recommendation, Run, RunChunk, RunStatus
 from segments.models import Segment
 from segments.selectors import segment_view_exists, validated_filters
@@ -150,6 +150,25 @@ def run_execute_in_thread(*, run_id: str) -> threading.Thread:
     thread = threading.Thread(target=target, name=f"run-{run_id}", daemon=True)
     thread.start()
     return thread
+
+
+@transaction.atomic
+def run_start_inline(*, tenant: Tenant, actor: Actor, run: Run) -> None:
+    """Seed 001's execute-inline: a pending run executes in a background thread of this
+    process (after commit). Any other status is a 409."""
+    locked = Run.objects.select_for_update().get(pk=run.pk, tenant=tenant)
+    if locked.status != RunStatus.PENDING:
+        raise Conflict(f"Run is {locked.status}; only a pending run can be executed.", current_status=locked.status)
+    Run.objects.filter(pk=run.pk).update(execution_mode=ExecutionMode.INLINE, updated_at=timezone.now())
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="execute_inline",
+        instance=locked,
+        before={"execution_mode": locked.execution_mode},
+        after={"execution_mode": ExecutionMode.INLINE},
+    )
+    transaction.on_commit(lambda: run_execute_in_thread(run_id=run.pk))
 
 
 def run_execute_inline(*, run_id: str, progress: Callable[[Run], None] | None = None) -> Run:
@@ -278,6 +297,8 @@ def run_chunk_process(*, chunk_id: int, worker: str = "", finalize: bool = True)
     attempt = _claim(chunk_id, worker)
     if attempt is None:
         return False
+    if settings.RUNS_CHUNK_FAULT_DELAY:
+        time.sleep(settings.RUNS_CHUNK_FAULT_DELAY)
     chunk = RunChunk.objects.select_related("run__tenant", "run__flow_version").get(pk=chunk_id)
     run = chunk.run
     context = executor.run_context(run)
@@ -383,7 +404,7 @@ def run_finalize(*, run_id: str) -> Run | None:
         else:
             status = RunStatus.COMPLETED
             error = ""
-        summary = run_summary_compute(run=run, completed_at=now)
+        summary = selectors.run_summary_compute(run=run, completed_at=now)
         history_rows = 0 if status == RunStatus.FAILED else _append_contact_history(run, now)
         summary["contact_history_rows"] = history_rows
         Run.objects.filter(pk=run.pk).update(
@@ -403,81 +424,6 @@ def run_finalize(*, run_id: str) -> Run | None:
         )
     run.refresh_from_db()
     return run
-
-
-def run_summary_compute(*, run: Run, completed_at: Any) -> dict[str, Any]:
-    """Seed 003's summary: totals, average offers per customer, execution time, offer and
-    channel breakdowns (name, count, percent of total), and the merged decision funnel."""
-    table = Recommendation._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT offer_id, COUNT(*) FROM {table} WHERE run_id = %s GROUP BY offer_id",  # noqa: S608
-            [run.pk],
-        )
-        by_offer = dict(cursor.fetchall())
-        cursor.execute(
-            f"SELECT channel_id, COUNT(*) FROM {table} WHERE run_id = %s GROUP BY channel_id",  # noqa: S608
-            [run.pk],
-        )
-        by_channel = dict(cursor.fetchall())
-        # every customer with a recommendation has exactly one of rank 1
-        cursor.execute(f"SELECT COUNT(*) FROM {table} WHERE run_id = %s AND rank = 1", [run.pk])  # noqa: S608
-        with_recommendations = int(cursor.fetchone()[0])
-    total = sum(by_offer.values())
-    offers = {o.pk: o for o in Offer.objects.filter(pk__in=list(by_offer))}
-    channels = {c.pk: c for c in Channel.objects.filter(pk__in=list(by_channel))}
-
-    def percent(count: int) -> float:
-        return round(100.0 * count / total, 1) if total else 0.0
-
-    funnel: dict[str, Any] | None = None
-    for part in RunChunk.objects.filter(run=run, status=ChunkStatus.DONE).values_list("funnel", flat=True).iterator():
-        if part:
-            funnel = merge_funnels(funnel, part)
-    funnel = funnel or {"customers": 0, "offers": {}, "customers_without_offers": {}}
-    for offer_id, entry in funnel.get("offers", {}).items():
-        offer = offers.get(offer_id) or Offer.objects.filter(pk=offer_id).first()
-        entry["offer_name"] = offer.name if offer else offer_id
-        entry["offer_key"] = offer.key if offer else ""
-    processed = run.processed_customers - run.failed_customers
-    started = run.started_at or completed_at
-    return {
-        "total_customers": run.total_customers,
-        "customers_processed": processed,
-        "customers_failed": run.failed_customers,
-        "customers_with_recommendations": with_recommendations,
-        "customers_without_recommendations": max(processed - with_recommendations, 0),
-        "total_recommendations": total,
-        "average_offers_per_customer": round(total / processed, 3) if processed else 0.0,
-        "execution_seconds": round((completed_at - started).total_seconds(), 3),
-        "offer_breakdown": sorted(
-            (
-                {
-                    "offer_id": offer_id,
-                    "offer_key": offers[offer_id].key if offer_id in offers else "",
-                    "offer_name": offers[offer_id].name if offer_id in offers else offer_id,
-                    "count": count,
-                    "percent": percent(count),
-                }
-                for offer_id, count in by_offer.items()
-            ),
-            key=lambda item: (-item["count"], item["offer_name"]),
-        ),
-        "channel_breakdown": sorted(
-            (
-                {
-                    "channel_id": channel_id,
-                    "channel_name": channels[channel_id].name if channel_id in channels else channel_id,
-                    "channel_type": channels[channel_id].channel_type if channel_id in channels else "",
-                    "count": count,
-                    "percent": percent(count),
-                }
-                for channel_id, count in by_channel.items()
-            ),
-            key=lambda item: (-item["count"], item["channel_name"]),
-        ),
-        "funnel": funnel,
-    }
 
 
 def _append_contact_history(run: Run, when: Any) -> int:

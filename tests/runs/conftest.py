@@ -110,7 +110,7 @@ def build_catalogue(tenant: Tenant, customers: int = 60) -> Catalogue:
                     "offer": offers[key],
                     "channel": ch,
                     "name": f"{key} on {ch.name}",
-                    "subject": "Hi {{customer.first_name | \"there\"}}",
+                    "subject": 'Hi {{customer.first_name | "there"}}',
                     "content": "{{offer.name}} for you",
                 },
             )

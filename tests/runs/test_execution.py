@@ -7,6 +7,7 @@ from kaireon.models import AuditLog
 from kaireon.principal import Principal
 from runs import services
 from runs.models import ChunkStatus, Recommendation, Run, RunChunk, RunStatus
+from runs.selectors import run_results
 from segments.models import Customer
 
 pytestmark = pytest.mark.django_db
@@ -57,7 +58,7 @@ def test_inline_run_recommends_what_the_flow_says(catalogue, system_actor):
     expected = expected_recommendations(catalogue.tenant)
     assert recommendations_of(run) == expected
 
-    summary = run.summary
+    summary = run_results(run)
     total = sum(len(v) for v in expected.values())
     assert summary["total_recommendations"] == total == run.recommendation_count
     assert summary["customers_with_recommendations"] == len(expected)
@@ -74,16 +75,23 @@ def test_inline_run_recommends_what_the_flow_says(catalogue, system_actor):
     assert by_channel == {"Email": len(expected), "SMS": len(expected)}
     funnel = summary["funnel"]
     suppressed = Customer.objects.filter(suppressed=True).count()
-    assert funnel["customers_without_offers"] == {"contact_policy": suppressed}
-    assert funnel["offers"][catalogue.offers["insurance"].pk]["zero_score"] == 60 - suppressed
+    assert funnel["customers_without_offers"] == [{"reason": "contact_policy", "count": suppressed}]
+    insurance = next(row for row in funnel["offers"] if row["offer_id"] == catalogue.offers["insurance"].pk)
+    assert insurance["zero_score"] == 60 - suppressed
+    assert insurance["by_policy"] == [
+        {"policy_id": insurance["by_policy"][0]["policy_id"], "policy_name": "No suppressed", "count": suppressed}
+    ]
     assert summary["contact_history_rows"] == total
     assert AuditLog.objects.filter(object_id=run.pk, action="finish").exists()
 
 
 def test_snapshot_ignores_customers_added_after_planning(catalogue, system_actor):
     run = services.run_create(
-        tenant=catalogue.tenant, actor=system_actor, decision_flow_id=catalogue.flow.pk,
-        segment_id=catalogue.everyone.pk, dispatch=False,
+        tenant=catalogue.tenant,
+        actor=system_actor,
+        decision_flow_id=catalogue.flow.pk,
+        segment_id=catalogue.everyone.pk,
+        dispatch=False,
     )
     chunk_ids = services.run_plan(run_id=run.pk, dispatch=False)
     late = Customer.objects.create(tenant=catalogue.tenant, external_id="late", attributes={"age": 40, "tier": "gold"})
@@ -96,8 +104,11 @@ def test_snapshot_ignores_customers_added_after_planning(catalogue, system_actor
 
 def test_chunk_processed_twice_writes_its_rows_once(catalogue, system_actor):
     run = services.run_create(
-        tenant=catalogue.tenant, actor=system_actor, decision_flow_id=catalogue.flow.pk,
-        segment_id=catalogue.everyone.pk, dispatch=False,
+        tenant=catalogue.tenant,
+        actor=system_actor,
+        decision_flow_id=catalogue.flow.pk,
+        segment_id=catalogue.everyone.pk,
+        dispatch=False,
     )
     [chunk_id] = services.run_plan(run_id=run.pk, dispatch=False)
     assert services.run_chunk_process(chunk_id=chunk_id, finalize=False) is True
@@ -112,8 +123,11 @@ def test_chunk_processed_twice_writes_its_rows_once(catalogue, system_actor):
 
 def test_second_plan_is_a_no_op(catalogue, system_actor):
     run = services.run_create(
-        tenant=catalogue.tenant, actor=system_actor, decision_flow_id=catalogue.flow.pk,
-        segment_id=catalogue.everyone.pk, dispatch=False,
+        tenant=catalogue.tenant,
+        actor=system_actor,
+        decision_flow_id=catalogue.flow.pk,
+        segment_id=catalogue.everyone.pk,
+        dispatch=False,
     )
     first = services.run_plan(run_id=run.pk, dispatch=False)
     assert services.run_plan(run_id=run.pk, dispatch=False) == []
@@ -123,8 +137,11 @@ def test_second_plan_is_a_no_op(catalogue, system_actor):
 def test_cancel_stops_chunks_not_yet_done(catalogue, system_actor):
     with override_settings(RUNS_CHUNK_SIZE=20):
         run = services.run_create(
-            tenant=catalogue.tenant, actor=system_actor, decision_flow_id=catalogue.flow.pk,
-            segment_id=catalogue.everyone.pk, dispatch=False,
+            tenant=catalogue.tenant,
+            actor=system_actor,
+            decision_flow_id=catalogue.flow.pk,
+            segment_id=catalogue.everyone.pk,
+            dispatch=False,
         )
         first, *rest = services.run_plan(run_id=run.pk, dispatch=False)
     services.run_chunk_process(chunk_id=first, finalize=False)
@@ -144,8 +161,11 @@ def test_cancel_stops_chunks_not_yet_done(catalogue, system_actor):
 def test_failed_chunk_makes_run_completed_with_errors(catalogue, system_actor):
     with override_settings(RUNS_CHUNK_SIZE=30):
         run = services.run_create(
-            tenant=catalogue.tenant, actor=system_actor, decision_flow_id=catalogue.flow.pk,
-            segment_id=catalogue.everyone.pk, dispatch=False,
+            tenant=catalogue.tenant,
+            actor=system_actor,
+            decision_flow_id=catalogue.flow.pk,
+            segment_id=catalogue.everyone.pk,
+            dispatch=False,
         )
         good, bad = services.run_plan(run_id=run.pk, dispatch=False)
     services.run_chunk_process(chunk_id=good, finalize=False)
@@ -159,8 +179,11 @@ def test_failed_chunk_makes_run_completed_with_errors(catalogue, system_actor):
 
 def test_every_chunk_failing_fails_the_run(catalogue, system_actor):
     run = services.run_create(
-        tenant=catalogue.tenant, actor=system_actor, decision_flow_id=catalogue.flow.pk,
-        segment_id=catalogue.everyone.pk, dispatch=False,
+        tenant=catalogue.tenant,
+        actor=system_actor,
+        decision_flow_id=catalogue.flow.pk,
+        segment_id=catalogue.everyone.pk,
+        dispatch=False,
     )
     [chunk_id] = services.run_plan(run_id=run.pk, dispatch=False)
     services.run_chunk_fail(chunk_id=chunk_id, error="RuntimeError: database on fire")
@@ -175,17 +198,29 @@ def test_frequency_cap_holds_across_two_runs(catalogue, system_actor):
     df.contact_policy_create(
         tenant=catalogue.tenant,
         actor=Principal(tenant=catalogue.tenant, role="admin"),
-        data={"name": "Two a week", "policy_type": "frequency_cap", "max_count": 2, "period": "week", "scope": "global"},
+        data={
+            "name": "Two a week",
+            "policy_type": "frequency_cap",
+            "max_count": 2,
+            "period": "week",
+            "scope": "global",
+        },
     )
     first = services.run_create(
-        tenant=catalogue.tenant, actor=system_actor, decision_flow_id=catalogue.flow.pk,
-        segment_id=catalogue.everyone.pk, dispatch=False,
+        tenant=catalogue.tenant,
+        actor=system_actor,
+        decision_flow_id=catalogue.flow.pk,
+        segment_id=catalogue.everyone.pk,
+        dispatch=False,
     )
     first = services.run_execute_inline(run_id=first.pk)
     assert first.recommendation_count > 0
     second = services.run_create(
-        tenant=catalogue.tenant, actor=system_actor, decision_flow_id=catalogue.flow.pk,
-        segment_id=catalogue.everyone.pk, dispatch=False,
+        tenant=catalogue.tenant,
+        actor=system_actor,
+        decision_flow_id=catalogue.flow.pk,
+        segment_id=catalogue.everyone.pk,
+        dispatch=False,
     )
     second = services.run_execute_inline(run_id=second.pk)
     assert second.status == RunStatus.COMPLETED
