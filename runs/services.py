@@ -299,6 +299,17 @@ def run_chunk_process(*, chunk_id: int, worker: str = "", finalize: bool = True)
         return False
     if settings.RUNS_CHUNK_FAULT_DELAY:
         time.sleep(settings.RUNS_CHUNK_FAULT_DELAY)
+    try:
+        return _chunk_decide_and_write(chunk_id, attempt, finalize=finalize)
+    except BaseException as exc:
+        # Give the claim back so the retry (or the reaper) can take the chunk at once.
+        RunChunk.objects.filter(pk=chunk_id, status=ChunkStatus.RUNNING, attempts=attempt).update(
+            status=ChunkStatus.PENDING, lease_expires_at=None, error=f"{type(exc).__name__}: {exc}"[:4000]
+        )
+        raise
+
+
+def _chunk_decide_and_write(chunk_id: int, attempt: int, *, finalize: bool) -> bool:
     chunk = RunChunk.objects.select_related("run__tenant", "run__flow_version").get(pk=chunk_id)
     run = chunk.run
     context = executor.run_context(run)

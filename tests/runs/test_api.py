@@ -249,7 +249,8 @@ def test_detail_has_progress_and_summary(viewer, catalogue, system_actor):
     assert body["progress"]["totalCustomers"] == 60
     assert body["progress"]["percent"] == 100.0
     assert body["etaSeconds"] is None
-    assert body["startedAt"] and body["completedAt"]
+    assert body["startedAt"]
+    assert body["completedAt"]
     assert body["summary"]["totalRecommendations"] == run.recommendation_count
 
 

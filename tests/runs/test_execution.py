@@ -118,7 +118,8 @@ def test_chunk_processed_twice_writes_its_rows_once(catalogue, system_actor):
     assert services.run_chunk_process(chunk_id=chunk_id, finalize=False) is False
     assert Recommendation.objects.filter(run=run).count() == rows
     run.refresh_from_db()
-    assert run.chunks_done == 1 and run.processed_customers == 60
+    assert run.chunks_done == 1
+    assert run.processed_customers == 60
 
 
 def test_second_plan_is_a_no_op(catalogue, system_actor):
