@@ -215,6 +215,7 @@ JSON_CAMEL_CASE = {
             "personalization",
             "sample_attributes",
             "provider_config",
+            "fields",  # the error body's map of field paths, already in the request's spelling
         ),
     }
 }
@@ -240,6 +241,9 @@ SPECTACULAR_SETTINGS = {
         "LifecycleStatusEnum": "decisionflows.models.OfferStatus",  # FlowStatus has the same values
         "RunStatusEnum": "runs.models.RunStatus",
         "ImportStatusEnum": "segments.models.ImportStatus",
+        "ImportFormatEnum": "segments.models.ImportFormat",
+        "ImportRunnerEnum": "segments.models.ImportRunner",
+        "AttributeTypeEnum": "segments.models.AttributeType",
     },
 }
 

@@ -1,5 +1,15 @@
 from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from segments import views
+
+router = SimpleRouter(trailing_slash=False)
+# Before "customers": its detail route would otherwise read "imports" as an externalId.
+router.register("customers/imports", views.CustomerImportViewSet, basename="customer-import")
+router.register("customers", views.CustomerViewSet, basename="customer")
+router.register("customer-schema", views.CustomerAttributeViewSet, basename="customer-attribute")
+router.register("segments", views.SegmentViewSet, basename="segment")
+
+urlpatterns: list[URLPattern | URLResolver] = list(router.urls)

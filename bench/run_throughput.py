@@ -1,0 +1,307 @@
+"""Benchmark: one batch run of N customers (default 1,000,000) end to end on PostgreSQL, against a
+raw baseline doing the same work with nothing but COPY and numpy.
+
+Not a test. It needs PostgreSQL and Redis (defaults: the local servers) and recreates its
+scratch database on every start:
+
+    .venv/bin/python bench/run_throughput.py [--customers N] [--offers 20] [--max-offers 3] [--workers 2]
+
+What it does:
+1. creates the database ``kaireon_bench`` (dropping an old one), migrates it, and loads a tenant
+   with 20 offers over 4 batch channels, a published flow and N customers (COPY; not timed);
+2. starts one Celery worker with ``--workers`` pool processes on that database;
+3. POSTs /api/v1/runs for a segment of every customer (through the DRF view, as a client would)
+   and polls until the run is finished: the run's seconds are from the POST to the final status;
+4. the baseline: COPY the same customers out, score 20 offers per customer with numpy, take the
+   top ``--max-offers``, COPY the rows into a table shaped like runs_recommendation.
+
+Prints customers/second and seconds for both, the ratio, and the workers' peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DEFAULT_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+DB_NAME = "kaireon_bench"
+
+
+def prepare_database(admin_url: str) -> str:
+    import psycopg
+
+    with psycopg.connect(admin_url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB_NAME}")
+    return admin_url.rsplit("/", 1)[0] + f"/{DB_NAME}"
+
+
+def setup_django(database_url: str) -> None:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+
+
+def load_catalogue(customers: int, offers: int, max_offers: int) -> dict[str, str]:
+    import numpy as np
+    from django.core.management import call_command
+    from django.db import connection
+
+    from decisionflows import services as df
+    from kaireon.models import Role
+    from kaireon.principal import Principal
+    from kaireon.services import api_key_create, tenant_create
+    from segments import services as seg
+
+    call_command("migrate", verbosity=0)
+    tenant = tenant_create(slug="bench", name="Bench Bank")
+    actor = Principal(tenant=tenant, role=Role.ADMIN)
+    for name, type_ in (("age", "integer"), ("income", "number"), ("tier", "string"), ("churn_risk", "number")):
+        seg.customer_attribute_create(tenant=tenant, actor=actor, data={"name": name, "type": type_})
+    channels = [
+        df.channel_create(
+            tenant=tenant,
+            actor=actor,
+            data={"name": name, "channel_type": kind, "delivery_mode": mode, "provider_config": config},
+        )
+        for name, kind, mode, config in (
+            ("Email", "email", "file", {}),
+            ("SMS", "sms", "integration", {"webhookUrl": "http://127.0.0.1:9/hook"}),
+            ("Direct mail", "direct_mail", "file", {}),
+            ("Call centre", "call_center", "manual", {}),
+        )
+    ]
+    rng = np.random.default_rng(11)
+    for i in range(offers):
+        offer = df.offer_create(
+            tenant=tenant,
+            actor=actor,
+            data={
+                "key": f"offer-{i:02d}",
+                "name": f"Offer {i:02d}",
+                "category": ["cards", "loans", "savings", "insurance"][i % 4],
+                "status": "active",
+                "priority": int(rng.integers(10, 100)),
+                "business_value": int(rng.integers(50, 1000)),
+                "eligibility": {"field": "customer.age", "operator": "gte", "value": 18} if i % 3 == 0 else {},
+            },
+        )
+        for channel in channels[: 1 + i % len(channels)]:
+            df.creative_create(
+                tenant=tenant,
+                actor=actor,
+                data={"offer": offer, "channel": channel, "name": "default", "content": "Hi {{customer.first_name}}"},
+            )
+    pipeline = [
+        {"type": "inventory", "include_all": True},
+        {
+            "type": "qualify",
+            "rules": [
+                {
+                    "name": "low churn",
+                    "mode": "soft",
+                    "fit_multiplier": 0.7,
+                    "condition": {"field": "customer.churn_risk", "operator": "lt", "value": 0.5},
+                }
+            ],
+        },
+        {"type": "contact_policy", "policy_ids": []},
+        {
+            "type": "score",
+            "method": "prie",
+            "propensity_model": {
+                "base_score": 0.4,
+                "rules": [{"condition": {"field": "customer.tier", "operator": "eq", "value": "gold"}, "points": 0.5}],
+            },
+        },
+        {"type": "rank", "max_offers_per_customer": max_offers, "one_offer_per_channel": False},
+        {"type": "output"},
+    ]
+    flow = df.decision_flow_create(
+        tenant=tenant, actor=actor, data={"key": "bench", "name": "Bench flow", "status": "active", "pipeline": pipeline}
+    )
+    df.decision_flow_publish(tenant=tenant, actor=actor, flow=flow)
+
+    started = time.monotonic()
+    tiers = np.array(["bronze", "silver", "gold", "platinum"])
+    with connection.cursor() as cursor, cursor.cursor.copy(
+        "COPY segments_customer (tenant_id, external_id, email, first_name, last_name, phone, attributes, "
+        "suppressed, unsubscribed, created_at, updated_at) FROM STDIN"
+    ) as copy:
+        for start in range(0, customers, 100_000):
+            n = min(100_000, customers - start)
+            ages = rng.integers(16, 90, n)
+            incomes = rng.integers(10_000, 200_000, n)
+            tier = tiers[rng.integers(0, 4, n)]
+            churn = rng.random(n).round(3)
+            buffer = io.StringIO()
+            for j in range(n):
+                k = start + j
+                buffer.write(
+                    f"{tenant.pk}\tc{k:07d}\tc{k}@example.com\tName{k % 97}\tLast\t\t"
+                    f'{{"age": {ages[j]}, "income": {incomes[j]}, "tier": "{tier[j]}", "churn_risk": {churn[j]}}}'
+                    f"\tf\tf\tnow()\tnow()\n"
+                )
+            copy.write(buffer.getvalue())
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE segments_customer")
+    print(f"setup: {customers:,} customers loaded in {time.monotonic() - started:.1f} s")
+    segment = seg.segment_create(tenant=tenant, actor=actor, data={"name": "Everyone", "filters": {}})
+    _, key = api_key_create(tenant=tenant, actor=None, name="bench", role=Role.EDITOR)
+    return {"tenant": tenant.pk, "flow": flow.pk, "segment": segment.pk, "key": key}
+
+
+def start_worker(database_url: str, processes: int, log: Path) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, DATABASE_URL=database_url, PYTHONUNBUFFERED="1")
+    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork"]
+    command += ["--concurrency", str(processes), "-l", "warning", "--without-gossip", "--without-mingle"]
+    process = subprocess.Popen(  # noqa: S603  (our interpreter, fixed arguments)
+        command, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True
+    )
+    from config.celery import app
+
+    deadline = time.monotonic() + 60
+    while not app.control.ping(timeout=0.5):
+        if time.monotonic() > deadline or process.poll() is not None:
+            raise SystemExit(f"worker did not start:\n{log.read_text()}")
+    return process
+
+
+def worker_peak_rss_mb(root_pid: int) -> float:
+    """Largest VmHWM (peak resident set) among the worker and its pool processes."""
+    peak = 0.0
+    pids = [root_pid]
+    children = Path(f"/proc/{root_pid}/task/{root_pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    for pid in pids:
+        status = Path(f"/proc/{pid}/status")
+        if status.exists():
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]) / 1024)
+    return peak
+
+
+def timed_run(ids: dict[str, str], root_pid: int) -> tuple[float, float, dict]:
+    from rest_framework.test import APIClient
+
+    from runs.models import Run
+
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=ids["key"])
+    started = time.monotonic()
+    response = client.post("/api/v1/runs", {"decisionFlowId": ids["flow"], "segmentId": ids["segment"]}, format="json")
+    assert response.status_code == 201, response.content
+    run_id = response.json()["id"]
+    peak = 0.0
+    while True:
+        run = Run.objects.get(pk=run_id)
+        peak = max(peak, worker_peak_rss_mb(root_pid))
+        if run.is_finished:
+            break
+        time.sleep(0.05)
+    elapsed = time.monotonic() - started
+    body = client.get(f"/api/v1/runs/{run_id}").json()
+    return elapsed, peak, {"status": run.status, "error": run.error, **(body.get("summary") or {})}
+
+
+def baseline(tenant_id: str, offers: int, max_offers: int) -> tuple[float, int]:
+    """COPY out, numpy decide, COPY in: the floor any implementation pays for the same rows."""
+    import numpy as np
+    import polars as pl
+    from django.db import connection
+
+    started = time.monotonic()
+    out = io.BytesIO()
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(
+            f"COPY (SELECT id, attributes::text FROM segments_customer WHERE tenant_id = '{tenant_id}' ORDER BY id) "
+            "TO STDOUT WITH (FORMAT csv)"
+        ) as copy:
+            for block in copy:
+                out.write(block)
+        out.seek(0)
+        frame = pl.read_csv(out, has_header=False, new_columns=["id", "attributes"])
+        struct = pl.Struct({"age": pl.Int64, "income": pl.Float64, "tier": pl.String, "churn_risk": pl.Float64})
+        frame = frame.with_columns(pl.col("attributes").str.json_decode(struct)).unnest("attributes")
+        n = frame.height
+        rng = np.random.default_rng(3)
+        value = rng.random(offers)
+        priority = rng.random(offers)
+        adult = (frame.get_column("age").to_numpy() >= 18)[:, None]
+        gold = (frame.get_column("tier").to_numpy() == "gold")[:, None]
+        churn = frame.get_column("churn_risk").to_numpy()[:, None]
+        p = np.where(gold, 0.52, 0.4)
+        r = np.where(churn < 0.5, 1.0, 0.7)
+        score = p**0.4 * r**0.2 * value[None, :] ** 0.3 * priority[None, :] ** 0.1
+        score = np.where(adult | (np.arange(offers) % 3 != 0)[None, :], score, 0.0)
+        top = np.argsort(-score, axis=1)[:, :max_offers]
+        rows = pl.DataFrame(
+            {
+                "run_id": ["baseline"] * (n * max_offers),
+                "customer_id": np.repeat(frame.get_column("id").to_numpy(), max_offers),
+                "rank": np.tile(np.arange(1, max_offers + 1), n),
+                "offer_id": top.ravel().astype(str),
+                "channel_id": "ch",
+                "creative_id": "cr",
+                "score": np.take_along_axis(score, top, axis=1).ravel(),
+            }
+        )
+        cursor.execute("CREATE TABLE baseline_recommendation (LIKE runs_recommendation INCLUDING ALL)")
+        columns = "run_id, customer_id, rank, offer_id, channel_id, creative_id, score"
+        with cursor.cursor.copy(f"COPY baseline_recommendation ({columns}) FROM STDIN") as copy:
+            copy.write(rows.write_csv(include_header=False, separator="\t").encode())
+    return time.monotonic() - started, n
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--offers", type=int, default=20)
+    parser.add_argument("--max-offers", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2, help="Celery pool processes")
+    parser.add_argument("--admin-url", default=os.environ.get("BENCH_ADMIN_URL", DEFAULT_ADMIN_URL))
+    args = parser.parse_args()
+    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/9")
+
+    database_url = prepare_database(args.admin_url)
+    setup_django(database_url)
+    from config.celery import app
+
+    app.control.purge()
+    ids = load_catalogue(args.customers, args.offers, args.max_offers)
+    log = Path("var/bench-worker.log")
+    log.parent.mkdir(exist_ok=True)
+    worker = start_worker(database_url, args.workers, log)
+    try:
+        seconds, peak, summary = timed_run(ids, worker.pid)
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
+    if summary["status"] != "completed":
+        raise SystemExit(f"run ended {summary['status']}: {summary['error']}\n(see {log})")
+    base_seconds, base_customers = baseline(ids["tenant"], args.offers, args.max_offers)
+    rate = args.customers / seconds
+    base_rate = base_customers / base_seconds
+    print(f"run:      {args.customers:,} customers in {seconds:.2f} s = {rate:,.0f} customers/s")
+    print(f"          {summary['totalRecommendations']:,} recommendations, "
+          f"{summary['customersWithRecommendations']:,} customers with offers")
+    print(f"          peak worker RSS {peak:.0f} MB ({args.workers} pool processes)")
+    print(f"baseline: {base_customers:,} customers in {base_seconds:.2f} s = {base_rate:,.0f} customers/s")
+    print(f"ratio:    {rate / base_rate:.2f} of the raw baseline's throughput")
+
+
+if __name__ == "__main__":
+    main()
