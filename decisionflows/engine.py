@@ -3,35 +3,47 @@
 Everything here is columnar. A batch of ``n`` customers (a polars DataFrame) meets ``m``
 candidate offers and ``k`` channels as numpy arrays of shape (n, m) and (n, k); each pipeline
 step narrows an ``alive`` mask, and the step that removed a pair is remembered for the funnel.
-The only Python loops run over offers, rules or policies (tens), never over customers, so the
-same code decides for one customer (the Recommend API) or five thousand (a run chunk).
+The only Python loops run over offers, rules, policies or rank positions (tens), never over
+customers, so the same code decides for one customer (the Recommend API) or five thousand (a
+run chunk).
 
 Pure: no database. ``decisionflows.loading`` builds a ``DecisionContext`` and ``History`` from
 the database; tests build them by hand.
 
 Semantics (DESIGN.md §6 for the score):
 
-- inventory: active offers whose date window contains today, narrowed by the node's categories
-  or offer ids; candidates are ordered by priority (high first), then key, which is also how
-  equal scores are ranked.
+- inventory: active offers whose date window contains today (both ends inclusive), narrowed
+  by the node's categories or offer ids (either matches); a node naming neither takes every
+  offer. Candidates are ordered by priority (high first), then key, which is also how equal
+  scores are ranked.
+- conditions: the rule language of kaireon.rules, with segments' null semantics so that a
+  segment and a flow rule with the same condition select the same customers: a missing or
+  null value (and, for offers, an empty string or list) makes ``eq``, ``gt``…, ``in``,
+  ``contains`` and ``starts_with`` false and ``neq`` and ``not_in`` true; ``is_null`` tests
+  it. Dates compare as dates.
 - qualify / filter rules: ``hard`` drops the pair when the condition is false; ``soft``
   multiplies relevance R by ``fit_multiplier`` when it is false. An offer's own eligibility
-  condition is a hard rule that runs first.
-- contact policies: suppression drops suppressed / unsubscribed customers; a frequency cap
-  counts the customer's contacts in the last day (24 h), week (7 d) or month (30 d) — globally,
-  on one channel or for one offer — and a cooldown drops an offer sent within its hours.
-  Whatever capacity a cap has left also limits how many offers (or offers on that channel) the
-  customer gets in this decision.
-- channels: a pair needs an active creative on a channel the decision may use that is not
-  capped for the customer; the first such channel in the context's channel order is chosen.
+  condition is a hard rule that runs first. A pair dropped twice is credited to the first.
+- contact policies (only with a contact_policy node; its ``policy_ids``, or every active
+  policy when it names none), in the context's policy order: suppression drops suppressed /
+  unsubscribed customers; a frequency cap counts the customer's contacts in the last day
+  (24 h), week (7 d) or month (30 d) — globally, on one channel or for one offer — and drops
+  what it covers when the count has reached ``max_count``; a cooldown drops an offer sent to
+  the customer within its hours (on any channel). Whatever capacity a cap has left also
+  limits how many offers (global), or offers on that channel (channel), the customer gets in
+  this decision; pairs that lose out that way are credited to the cap.
+- channels: a pair needs an active creative on a channel the decision may use (NO_CHANNEL
+  otherwise) that is not capped for the customer (the channel cap otherwise); it goes out on
+  the first such channel, in the context's channel order, that still has room.
 - score: ``prie`` = P^wp · R^wr · I^wi · E^we, with P the scorecard propensity
   (sigmoid(logit(base) + Σ points of matching rules), 0.5 without a model), R the soft-rule fit,
   I = business value / the largest business value among candidates (1 when all are 0) and
   E = priority / 100; ``priority_weighted`` = E · P · R; ``formula`` evaluates the flow's
-  expression over p, r, i, e, priority and business_value. A score that is 0 (or not a number)
-  drops the pair: a zero factor eliminates an offer.
-- rank: by score, at most ``max_offers_per_customer`` each, at most one per channel when
-  ``one_offer_per_channel``.
+  expression over p, r, i, e, priority and business_value. A score that is 0 or less, or not
+  finite, drops the pair: a zero factor eliminates an offer.
+- rank: greedily by score (ties in candidate order), at most ``max_offers_per_customer``
+  each (and no more than a global cap leaves), at most one per channel when
+  ``one_offer_per_channel`` (an offer whose first channel is taken goes out on its next one).
 """
 
 from __future__ import annotations
@@ -53,7 +65,6 @@ from decisionflows.pipeline import DEFAULT_BASE_SCORE, DEFAULT_WEIGHTS
 CUSTOMER_PREFIX = "customer."
 OFFER_PREFIX = "offer."
 PERIOD_DAYS = {"day": 1, "week": 7, "month": 30}
-_EPS = 1e-12
 _UNLIMITED = np.iinfo(np.int32).max
 
 
@@ -192,9 +203,11 @@ class DecisionContext:
             return False
         if offer.end_date is not None and offer.end_date < self.today:
             return False
-        if node.get("include_all"):
+        offer_ids, categories = node.get("offer_ids") or [], node.get("categories") or []
+        # as decisionflows.pipeline normalises it: naming neither means every offer
+        if node.get("include_all", not offer_ids and not categories):
             return True
-        return offer.id in (node.get("offer_ids") or []) or offer.category in (node.get("categories") or [])
+        return offer.id in offer_ids or offer.category in categories
 
     @property
     def score_node(self) -> Mapping[str, Any]:
@@ -246,6 +259,7 @@ class Decisions:
     rule_labels: list[str]  # detail index → "rule name" for QUALIFICATION
     policy_labels: list[str]  # detail index → policy id for CONTACT_POLICY
     nothing: np.ndarray  # (n,) Reason of customers that got nothing (KEPT: got something)
+    eligibility_label: int = -1  # the rule_labels index standing for the offers' own eligibility
 
     @property
     def count(self) -> int:
@@ -280,6 +294,53 @@ class Decisions:
             "offers": offers,
             "customers_without_offers": {NOTHING_REASONS[r]: int(nothing[r]) for r in NOTHING_REASONS if nothing[r]},
         }
+
+    def explain(self, row: int, context: DecisionContext) -> list[tuple[int, Reason, str]]:
+        """For the customer of ``row``: every candidate they did not get, as (offer index, stage,
+        why), in candidate order. ``why`` names the rule or the policy, or says it in a sentence."""
+        policies = context.applied_policies
+        out: list[tuple[int, Reason, str]] = []
+        for j in range(self.reason.shape[1]):
+            reason = Reason(int(self.reason[row, j]))
+            if reason == Reason.KEPT:
+                continue
+            detail = int(self.detail[row, j])
+            if reason == Reason.QUALIFICATION:
+                if detail == self.eligibility_label or detail < 0:
+                    why = "The customer does not meet the offer's eligibility condition."
+                else:
+                    why = self.rule_labels[detail]
+            elif reason == Reason.CONTACT_POLICY:
+                why = policies[detail].name if 0 <= detail < len(policies) else "A contact policy applies."
+            else:
+                why = _SENTENCES[reason]
+            out.append((j, reason, why))
+        return out
+
+
+_SENTENCES = {
+    Reason.NO_CHANNEL: "The offer has no active creative on a channel this decision may use.",
+    Reason.ZERO_SCORE: "The offer scored 0 or less: a zero factor, or the flow's formula.",
+    Reason.OUTRANKED: "Better-scored offers took the available places.",
+}
+
+
+def offer_fields(offer: OfferInfo) -> dict[str, Any]:
+    """The offer as personalization tokens (``{{offer.name}}``…) see it."""
+    value = offer.business_value
+    return {
+        "id": offer.id,
+        "key": offer.key,
+        "name": offer.name,
+        "description": offer.description,
+        "category": offer.category,
+        "priority": offer.priority,
+        # 120.0 → "120", as the catalogue shows it; 99.5 stays 99.5
+        "business_value": int(value) if float(value).is_integer() else value,
+        "start_date": offer.start_date,
+        "end_date": offer.end_date,
+        "tags": list(offer.tags),
+    }
 
 
 def merge_funnels(total: dict[str, Any] | None, part: Mapping[str, Any]) -> dict[str, Any]:
@@ -327,32 +388,37 @@ def _literal(value: Any, dtype: pl.DataType) -> Any:
     return value
 
 
+# Operators that hold for a missing value, as in segments/sql.py ("everyone who is not gold"
+# includes customers without a tier).
+_TRUE_FOR_NULL = frozenset({"is_null", "neq", "not_in"})
+
+
 def _customer_expression(leaf: Mapping[str, Any], schema: Mapping[str, pl.DataType]) -> pl.Expr:
-    """A leaf over a customer field as a polars expression; a null value never matches
-    (except is_null), as in SQL, so segments and the engine agree."""
+    """A leaf over a customer field as a polars expression, null-safe as in segments/sql.py."""
     name = _customer_field(leaf["field"])
     operator = leaf["operator"]
-    if name not in schema:
+    if name not in schema or schema[name] == pl.Null:
         # The attribute is in the schema but no customer of the batch has it: all null.
-        return pl.lit(operator == "is_null")
+        return pl.lit(operator in _TRUE_FOR_NULL)
     column = pl.col(name)
-    dtype = schema[name]
-    if dtype == pl.Datetime or isinstance(dtype, pl.Datetime):
+    dtype: pl.DataType = schema[name]
+    if isinstance(dtype, pl.Datetime):
         column = column.dt.date()
-        dtype = pl.Date
-    value = leaf.get("value")
+        dtype = pl.Date()
+    value: Any = leaf.get("value")
     if operator == "is_null":
         return column.is_null()
     if operator == "is_not_null":
         return column.is_not_null()
     if operator in ("in", "not_in"):
-        values = pl.Series([_literal(v, dtype) for v in value])
-        expression = column.is_in(values)
-        return (~expression if operator == "not_in" else expression).fill_null(False)
+        values = pl.Series([_literal(v, dtype) for v in value]).cast(dtype)
+        found = column.is_in(values.implode())
+        return found.fill_null(False) if operator == "in" else (~found).fill_null(True)
     literal = _literal(value, dtype)
+    if operator == "neq":
+        return (column != literal).fill_null(True)
     expressions = {
         "eq": lambda: column == literal,
-        "neq": lambda: column != literal,
         "gt": lambda: column > literal,
         "gte": lambda: column >= literal,
         "lt": lambda: column < literal,
@@ -367,13 +433,13 @@ def _offer_matches(leaf: Mapping[str, Any], offer: OfferInfo) -> bool:
     name = leaf["field"][len(OFFER_PREFIX) :]
     actual = offer.field_value(name)
     operator = leaf["operator"]
+    if actual in (None, "", []):
+        return operator in _TRUE_FOR_NULL
     if operator == "is_null":
-        return actual in (None, "", [])
-    if operator == "is_not_null":
-        return actual not in (None, "", [])
-    if actual is None:
         return False
-    value = leaf.get("value")
+    if operator == "is_not_null":
+        return True
+    value: Any = leaf.get("value")
     if operator == "contains":
         return value in actual
     if operator == "starts_with":
@@ -409,7 +475,11 @@ class _Conditions:
             frame = customers.select(
                 [_customer_expression(customer_leaves[k], customers.schema).alias(f"c{i}") for i, k in enumerate(keys)]
             )
-            self.values = {k: frame.get_column(f"c{i}").to_numpy().astype(bool) for i, k in enumerate(keys)}
+            # a select of literals only (fields no customer has) is one row: broadcast it
+            self.values = {
+                k: np.broadcast_to(frame.get_column(f"c{i}").to_numpy().astype(bool), (self.n,))
+                for i, k in enumerate(keys)
+            }
         else:
             self.values = {k: np.zeros(self.n, dtype=bool) for k in keys}
         self._offer_cache: dict[str, np.ndarray] = {}
@@ -449,11 +519,16 @@ class _Conditions:
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-z))
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-z))
 
 
 def _logit(p: float) -> float:
-    p = min(max(p, 1e-9), 1 - 1e-9)
+    # exact at the ends: a base of 0 (or 1) keeps P at 0 (or 1) whatever the points
+    if p <= 0:
+        return -math.inf
+    if p >= 1:
+        return math.inf
     return math.log(p / (1 - p))
 
 
@@ -472,6 +547,9 @@ class _Funnel:
         self.detail = np.full((n, m), -1, dtype=np.int32)
         # per customer: the stage at which their last candidate went (KEPT while any is left)
         self.nothing = np.zeros(n, dtype=np.int8)
+        if m == 0:
+            # an empty inventory: nobody had an eligible offer to begin with
+            self.nothing[:] = Reason.QUALIFICATION
         self._had_any = np.full(n, m > 0)
 
     def drop(self, mask: np.ndarray, reason: Reason, detail: int | np.ndarray = -1) -> None:
@@ -485,7 +563,7 @@ class _Funnel:
         self._settle(reason)
 
     def _settle(self, reason: Reason) -> None:
-        has_any = self.alive.any(axis=1)
+        has_any = np.asarray(self.alive.any(axis=1))
         emptied = self._had_any & ~has_any
         self.nothing[emptied] = reason
         self._had_any = has_any
@@ -591,7 +669,7 @@ def decide(context: DecisionContext, customers: pl.DataFrame, history: History |
     # 3. channels: creative on a usable channel (channel caps with nothing left count as the policy)
     usable = channel_capacity > 0  # (n, k)
     reachable = (context.has_creative[None, :, :] & usable[:, None, :]).any(axis=2) if k else np.zeros((n, m), bool)
-    offerable = context.has_creative.any(axis=1)[None, :] if k else np.zeros((1, m), bool)
+    offerable = np.asarray(context.has_creative.any(axis=1))[None, :] if k else np.zeros((1, m), bool)
     if k:
         # credited to the cap of the offer's first channel: the one it would have gone out on
         first_channel = np.argmax(context.has_creative, axis=1)
@@ -635,45 +713,48 @@ def decide(context: DecisionContext, customers: pl.DataFrame, history: History |
                 * np.power(impact[None, :], weights["impact"])
                 * np.power(emphasis[None, :], weights["emphasis"])
             )
-    funnel.drop(~(np.isfinite(score) & (score > _EPS)), Reason.ZERO_SCORE)
+    funnel.drop(~(np.isfinite(score) & (score > 0)), Reason.ZERO_SCORE)
 
     # 5. rank: best score first (ties: the candidate order, priority then key)
     rank_node = context.rank_node
     max_offers = int(rank_node.get("max_offers_per_customer", 1))
-    per_channel = 1 if rank_node.get("one_offer_per_channel") else _UNLIMITED
+    one_per_channel = bool(rank_node.get("one_offer_per_channel"))
     ordered = np.argsort(np.where(funnel.alive, -score, np.inf), axis=1, kind="stable")
     limit = np.minimum(capacity, max_offers)
-    remaining = np.minimum(channel_capacity, per_channel)  # (n, k) offers the customer may still get per channel
+    cap_left = channel_capacity.copy()  # (n, k) what the channel caps still allow
+    free = np.ones((n, k), dtype=bool)  # (n, k) no offer on it yet (one_offer_per_channel)
     taken = np.zeros(n, dtype=np.int64)
     rows_all = np.arange(n)
     out_rows, out_rank, out_offer, out_channel = [], [], [], []
     for position in range(m):
-        j = ordered[:, position]
-        alive = funnel.alive[rows_all, j]
+        best = ordered[:, position]
+        alive = funnel.alive[rows_all, best]
         if not alive.any():
             continue
-        candidates = context.has_creative[j] & (remaining > 0)  # (n, k)
-        has_channel = candidates.any(axis=1)
-        channel = np.argmax(candidates, axis=1)
+        creative = context.has_creative[best]  # (n, k)
+        open_ = creative & (cap_left > 0)
+        room = open_ & free if one_per_channel else open_
+        has_channel = room.any(axis=1)
+        channel = np.argmax(room, axis=1)
         keep = alive & has_channel & (taken < limit)
-        # why the others lost: the customer's remaining cap, a channel's cap, or better offers
+        # why the others lost: a global cap's capacity, a channel cap's, or better offers
         lost = alive & ~keep
         if lost.any():
             full = lost & (taken >= limit)
             capped = full & (capacity < max_offers)
-            no_slot = lost & ~full
-            channel_capped = no_slot if per_channel == _UNLIMITED else np.zeros(n, dtype=bool)
-            first_channel = np.argmax(context.has_creative[j], axis=1)
-            _drop_pairs(funnel, capped, j, Reason.CONTACT_POLICY, capacity_policy)
-            _drop_pairs(funnel, channel_capped, j, Reason.CONTACT_POLICY, channel_policy[rows_all, first_channel])
-            _drop_pairs(funnel, lost & ~capped & ~channel_capped, j, Reason.OUTRANKED, None)
+            channel_capped = lost & ~full & ~open_.any(axis=1)
+            first_channel = np.argmax(creative, axis=1)
+            _drop_pairs(funnel, capped, best, Reason.CONTACT_POLICY, capacity_policy)
+            _drop_pairs(funnel, channel_capped, best, Reason.CONTACT_POLICY, channel_policy[rows_all, first_channel])
+            _drop_pairs(funnel, lost & ~capped & ~channel_capped, best, Reason.OUTRANKED, None)
         if keep.any():
             kept_rows = rows_all[keep]
-            remaining[kept_rows, channel[keep]] -= 1
+            cap_left[kept_rows, channel[keep]] -= 1
+            free[kept_rows, channel[keep]] = False
             taken[keep] += 1
             out_rows.append(kept_rows)
             out_rank.append(taken[keep].copy())
-            out_offer.append(j[keep])
+            out_offer.append(best[keep])
             out_channel.append(channel[keep])
     funnel._settle(Reason.OUTRANKED)
 
@@ -697,6 +778,7 @@ def decide(context: DecisionContext, customers: pl.DataFrame, history: History |
         rule_labels=rule_labels,
         policy_labels=policy_labels,
         nothing=funnel.nothing,
+        eligibility_label=eligibility_label,
     )
 
 

@@ -229,14 +229,25 @@ class ContactSource(models.TextChoices):
 
 
 class ContactHistory(models.Model):
-    """One offer sent or recommended to one customer. Bulk table: bigint key, written by the
-    engine in batches and read back for frequency caps and cooldowns."""
+    """One offer sent or recommended to one customer. Bulk table (a run appends a row per
+    recommendation): bigint key, no database foreign keys and no per-column indexes, so a
+    million-row append costs one index; CASCADE and PROTECT still hold through the ORM."""
 
     id = models.BigAutoField(primary_key=True)
-    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+")
-    customer = models.ForeignKey("segments.Customer", on_delete=models.CASCADE, related_name="+")
-    offer = models.ForeignKey(Offer, on_delete=models.PROTECT, related_name="+")
-    channel = models.ForeignKey(Channel, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False)
+    customer = models.ForeignKey(
+        "segments.Customer", on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    offer = models.ForeignKey(Offer, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False)
+    channel = models.ForeignKey(
+        Channel,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
     source = models.CharField(max_length=10, choices=ContactSource.choices)
     source_id = models.CharField(max_length=64, blank=True)
     contacted_at = models.DateTimeField(default=timezone.now)
@@ -245,9 +256,10 @@ class ContactHistory(models.Model):
         ordering = ["-contacted_at", "-id"]
         verbose_name_plural = "contact history"
         indexes = [
-            # caps and cooldowns: "contacts of these customers since <cutoff>" for a chunk of
-            # customers, and the API's list of one customer's contacts, newest first
-            models.Index(fields=["tenant", "customer", "contacted_at"], name="contact_history_customer_time"),
+            # caps and cooldowns: "contacts of customers id a..b since <cutoff>" for a chunk, the
+            # API's list of one customer's contacts, and the ORM's cascade when a customer is
+            # deleted. Customer ids are global, so it leads with the customer, not the tenant.
+            models.Index(fields=["customer", "contacted_at"], name="contact_history_customer_time"),
         ]
 
     def __str__(self) -> str:

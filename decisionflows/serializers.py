@@ -199,3 +199,74 @@ class DecisionFlowVersionSerializer(ModelSerializer):
 class DecisionFlowVersionListSerializer(serializers.Serializer):
     versions = DecisionFlowVersionSerializer(many=True)
     total = serializers.IntegerField()
+
+
+# --- the Recommend API ---------------------------------------------------------------------
+
+
+class RecommendSerializer(serializers.Serializer):
+    """The Recommend request body."""
+
+    decision_flow_id = serializers.CharField(
+        required=False, max_length=40, help_text="The flow's id (or give its key)."
+    )
+    decision_flow_key = serializers.CharField(required=False, max_length=100, help_text="The flow's key (or its id).")
+    customer_id = serializers.CharField(max_length=128, help_text="The customer's externalId.")
+    channel = serializers.CharField(
+        required=False, max_length=40, help_text="Only this channel: an active channel's id, or a channel type."
+    )
+    limit = serializers.IntegerField(
+        required=False, min_value=1, max_value=50, help_text="At most this many offers (default: the flow's rank node)."
+    )
+    debug = serializers.BooleanField(required=False, default=False, help_text="Include the decision funnel.")
+
+    def validate(self, attrs: dict[str, object]) -> dict[str, object]:
+        if not attrs.get("decision_flow_id") and not attrs.get("decision_flow_key"):
+            raise serializers.ValidationError({"decision_flow_id": "Required: give decisionFlowId or decisionFlowKey."})
+        return attrs
+
+
+class PersonalizationSerializer(serializers.Serializer):
+    subject = serializers.CharField()
+    content = serializers.CharField()
+
+
+class RecommendedOfferSerializer(serializers.Serializer):
+    rank = serializers.IntegerField()
+    offer_id = serializers.CharField()
+    offer_key = serializers.CharField()
+    offer_name = serializers.CharField()
+    score = serializers.FloatField()
+    channel_id = serializers.CharField()
+    channel_name = serializers.CharField()
+    channel_type = serializers.CharField()
+    creative_id = serializers.CharField()
+    creative_name = serializers.CharField()
+    personalization = PersonalizationSerializer(help_text="The creative's subject and content, personalized.")
+
+
+class DroppedOfferSerializer(serializers.Serializer):
+    offer_id = serializers.CharField()
+    offer_key = serializers.CharField()
+    stage = serializers.CharField(
+        help_text="Where it fell out: qualification, contact_policy, no_channel, zero_score or outranked."
+    )
+    reason = serializers.CharField(help_text="The rule's name, the contact policy's name, or a sentence.")
+
+
+class RecommendFunnelSerializer(serializers.Serializer):
+    candidates = serializers.IntegerField(help_text="Offers the inventory node took.")
+    after_qualification = serializers.IntegerField()
+    after_contact_policy = serializers.IntegerField()
+    scored = serializers.IntegerField(help_text="Left with a channel and a positive score.")
+    returned = serializers.IntegerField()
+    dropped = DroppedOfferSerializer(many=True)
+
+
+class RecommendResponseSerializer(serializers.Serializer):
+    customer_id = serializers.CharField(help_text="The customer's externalId.")
+    decision_flow_id = serializers.CharField()
+    decision_flow_key = serializers.CharField()
+    version = serializers.IntegerField(help_text="The published version that decided.")
+    recommendations = RecommendedOfferSerializer(many=True)
+    funnel = RecommendFunnelSerializer(required=False, help_text="With debug only.")

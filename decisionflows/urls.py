@@ -11,5 +11,6 @@ router.register("creatives", views.CreativeViewSet, basename="creative")
 router.register("contact-policies", views.ContactPolicyViewSet, basename="contact-policy")
 router.register("decision-flows", views.DecisionFlowViewSet, basename="decision-flow")
 router.register("contact-history", views.ContactHistoryViewSet, basename="contact-history")
+router.register("recommend", views.RecommendViewSet, basename="recommend")
 
 urlpatterns = router.urls

@@ -5,13 +5,13 @@ from __future__ import annotations
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, status
+from rest_framework import exceptions, mixins, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from decisionflows import selectors, services
+from decisionflows import recommend, selectors, services
 from decisionflows.filters import (
     ChannelFilter,
     ContactHistoryFilter,
@@ -31,6 +31,8 @@ from decisionflows.serializers import (
     DecisionFlowVersionSerializer,
     OfferDetailSerializer,
     OfferSerializer,
+    RecommendResponseSerializer,
+    RecommendSerializer,
 )
 from kaireon.models import Role
 from kaireon.pagination import list_pagination
@@ -166,3 +168,39 @@ class DecisionFlowViewSet(TenantModelViewSet):
         if self.action in ("publish", "version", "versions"):
             return DecisionFlowVersionSerializer
         return DecisionFlowSerializer
+
+
+class RecommendViewSet(TenantViewSet):
+    """Real-time recommendations for one customer (a read: viewers may call it)."""
+
+    action_roles = {"create": Role.VIEWER}
+
+    @extend_schema(
+        operation_id="recommend",
+        request=RecommendSerializer,
+        responses={200: RecommendResponseSerializer},
+    )
+    def create(self, request: Request) -> Response:
+        """Rank offers for ``customerId`` with the flow's published version, on every active
+        channel (``api`` included) or the one ``channel`` names. ``debug`` adds the funnel."""
+        body = RecommendSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        tenant = self.principal.tenant
+        flow = recommend.recommend_flow(
+            tenant=tenant, flow_id=data.get("decision_flow_id"), flow_key=data.get("decision_flow_key")
+        )
+        if flow is None:
+            raise exceptions.NotFound("No such decision flow.")
+        customer = recommend.recommend_customer(tenant=tenant, external_id=data["customer_id"])
+        if customer is None:
+            raise exceptions.NotFound("No customer with this customerId.")
+        result = recommend.recommend_for_customer(
+            tenant=tenant,
+            flow=flow,
+            customer=customer,
+            channel=data.get("channel"),
+            limit=data.get("limit"),
+            debug=data["debug"],
+        )
+        return Response(RecommendResponseSerializer(result).data)

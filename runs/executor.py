@@ -5,6 +5,7 @@ No state transitions here (those are services); these functions read and write d
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ from django.db import connection
 
 from decisionflows.engine import DecisionContext, Decisions, decide
 from decisionflows.loading import attribute_types, build_context, customer_frame, load_history
+from decisionflows.models import ContactHistory
 from kaireon.models import Tenant
 from runs.models import Recommendation, Run, RunChunk
 from segments import sql
@@ -23,6 +25,7 @@ from segments.selectors import customer_where
 # Ids read per query while snapshotting an audience: 100,000 ints ≈ 0.1 s and 4 MB.
 SNAPSHOT_PAGE = 100_000
 RECOMMENDATION_COLUMNS = ("run_id", "customer_id", "rank", "offer_id", "channel_id", "creative_id", "score")
+HISTORY_COLUMNS = ("tenant_id", "customer_id", "offer_id", "channel_id", "source", "source_id", "contacted_at")
 
 
 def audience_ids(run: Run) -> Iterator[np.ndarray]:
@@ -50,10 +53,6 @@ def audience_ids(run: Run) -> Iterator[np.ndarray]:
             if page.size < SNAPSHOT_PAGE:
                 return
             after = int(page[-1])
-
-
-def split_chunks(ids: np.ndarray, size: int) -> list[np.ndarray]:
-    return [ids[start : start + size] for start in range(0, ids.size, size)]
 
 
 def run_context(run: Run) -> DecisionContext:
@@ -88,12 +87,18 @@ def chunk_decide(*, tenant: Tenant, chunk: RunChunk, context: DecisionContext) -
 
 def recommendation_frame(run_id: str, outcome: ChunkOutcome, context: DecisionContext) -> pl.DataFrame:
     decisions = outcome.decisions
+    k = max(len(context.channels), 1)
     offer_ids = pl.Series([o.id for o in context.candidates], dtype=pl.String)
     channel_ids = pl.Series([c.id for c in context.channels], dtype=pl.String)
-    creative_of = [
-        context.creative_at[(int(j), int(c))].id
-        for j, c in zip(decisions.offer_idx, decisions.channel_idx, strict=True)
-    ]
+    # creative of (offer j, channel c) at j * k + c, so each row's creative is one gather
+    creatives = pl.Series(
+        [
+            (creative.id if (creative := context.creative_at.get((j, c))) else None)
+            for j in range(len(context.candidates))
+            for c in range(k)
+        ],
+        dtype=pl.String,
+    )
     return pl.DataFrame(
         {
             "run_id": pl.Series([run_id] * decisions.count, dtype=pl.String),
@@ -101,32 +106,67 @@ def recommendation_frame(run_id: str, outcome: ChunkOutcome, context: DecisionCo
             "rank": pl.Series(decisions.rank, dtype=pl.Int16),
             "offer_id": offer_ids.gather(decisions.offer_idx),
             "channel_id": channel_ids.gather(decisions.channel_idx),
-            "creative_id": pl.Series(creative_of, dtype=pl.String),
+            "creative_id": creatives.gather(decisions.offer_idx * k + decisions.channel_idx),
             "score": pl.Series(decisions.score, dtype=pl.Float64),
         }
     )
 
 
-def recommendations_write(rows: pl.DataFrame) -> None:
-    """Insert a chunk's rows inside the caller's transaction: COPY on PostgreSQL, batched
-    executemany elsewhere."""
+def _copy_in(table: str, columns: tuple[str, ...], rows: pl.DataFrame) -> None:
+    """Insert rows inside the caller's transaction: COPY on PostgreSQL, executemany elsewhere."""
     if rows.height == 0:
         return
-    table = Recommendation._meta.db_table
     if connection.vendor == "postgresql":
-        data = rows.write_csv(include_header=False, separator="\t", float_precision=10).encode()
+        data = rows.select(columns).write_csv(
+            include_header=False, separator="\t", float_precision=10, null_value="\\N"
+        )
         with (
             connection.cursor() as cursor,
-            cursor.cursor.copy(f"COPY {table} ({', '.join(RECOMMENDATION_COLUMNS)}) FROM STDIN") as copy,
+            cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
         ):
-            copy.write(data)
+            copy.write(data.encode())
         return
-    placeholders = ", ".join(["%s"] * len(RECOMMENDATION_COLUMNS))
+    placeholders = ", ".join(["%s"] * len(columns))
     with connection.cursor() as cursor:
         cursor.executemany(
-            f"INSERT INTO {table} ({', '.join(RECOMMENDATION_COLUMNS)}) VALUES ({placeholders})",  # noqa: S608
-            rows.rows(),
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})",  # noqa: S608  (our table)
+            rows.select(columns).rows(),
         )
+
+
+def recommendations_write(rows: pl.DataFrame) -> None:
+    _copy_in(Recommendation._meta.db_table, RECOMMENDATION_COLUMNS, rows)
+
+
+def contact_history_write(*, tenant_id: str, rows: pl.DataFrame, when: dt.datetime) -> None:
+    """The chunk's recommendations as contact history, so frequency caps and cooldowns hold
+    across runs; written with the rows, in the chunk's transaction (parallel over workers)."""
+    history = rows.select(
+        pl.lit(tenant_id).alias("tenant_id"),
+        "customer_id",
+        "offer_id",
+        "channel_id",
+        pl.lit("run").alias("source"),
+        pl.col("run_id").alias("source_id"),
+        pl.lit(str(connection.ops.adapt_datetimefield_value(when))).alias("contacted_at"),
+    )
+    _copy_in(ContactHistory._meta.db_table, HISTORY_COLUMNS, history)
+
+
+def contact_history_delete(*, run: Run) -> int:
+    """Remove what a run added to the contact history (a cancelled run contacted nobody)."""
+    deleted = 0
+    table = ContactHistory._meta.db_table
+    ranges = RunChunk.objects.filter(run=run, status="done").values_list("first_customer_id", "last_customer_id")
+    with connection.cursor() as cursor:
+        for first, last in ranges:
+            # each chunk's customer range walks the (customer, contacted_at) index
+            cursor.execute(
+                f"DELETE FROM {table} WHERE customer_id BETWEEN %s AND %s AND source = 'run' AND source_id = %s",  # noqa: S608
+                [first, last, run.pk],
+            )
+            deleted += cursor.rowcount
+    return deleted
 
 
 def recommendations_delete(run_id: str) -> int:

@@ -162,17 +162,25 @@ class Recommendation(models.Model):
     and the primary key is the dedupe key (run, customer, rank)."""
 
     pk = models.CompositePrimaryKey("run_id", "customer_id", "rank")
-    run = models.ForeignKey(Run, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    # No constraints and no per-column indexes: the primary key is the only index a COPY pays for.
+    run = models.ForeignKey(Run, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+")
     customer = models.ForeignKey(
-        "segments.Customer", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+        "segments.Customer", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
     )
     rank = models.PositiveSmallIntegerField()
-    offer = models.ForeignKey("decisionflows.Offer", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    offer = models.ForeignKey(
+        "decisionflows.Offer", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
     channel = models.ForeignKey(
-        "decisionflows.Channel", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+        "decisionflows.Channel", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
     )
     creative = models.ForeignKey(
-        "decisionflows.Creative", null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+        "decisionflows.Creative",
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
     )
     score = models.FloatField()
 

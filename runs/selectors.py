@@ -52,14 +52,20 @@ def run_summary_compute(*, run: Run, completed_at: Any) -> dict[str, Any]:
     """Seed 003's summary: totals, average offers per customer, execution time, offer and
     channel breakdowns (count, percent of total) by SQL aggregates, and the merged funnel."""
     table = Recommendation._meta.db_table
+    by_offer: dict[str, int] = {}
+    by_channel: dict[str, int] = {}
+    with_recommendations = 0
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT offer_id, COUNT(*) FROM {table} WHERE run_id = %s GROUP BY offer_id", [run.pk])  # noqa: S608
-        by_offer = dict(cursor.fetchall())
-        cursor.execute(f"SELECT channel_id, COUNT(*) FROM {table} WHERE run_id = %s GROUP BY channel_id", [run.pk])  # noqa: S608
-        by_channel = dict(cursor.fetchall())
-        # every customer with a recommendation has exactly one of rank 1
-        cursor.execute(f"SELECT COUNT(*) FROM {table} WHERE run_id = %s AND rank = 1", [run.pk])  # noqa: S608
-        with_recommendations = int(cursor.fetchone()[0])
+        # one pass over the run's rows; every customer with a recommendation has one of rank 1
+        cursor.execute(
+            f"SELECT offer_id, channel_id, COUNT(*), SUM(CASE WHEN rank = 1 THEN 1 ELSE 0 END) "  # noqa: S608
+            f"FROM {table} WHERE run_id = %s GROUP BY offer_id, channel_id",
+            [run.pk],
+        )
+        for offer_id, channel_id, count, firsts in cursor.fetchall():
+            by_offer[offer_id] = by_offer.get(offer_id, 0) + count
+            by_channel[channel_id] = by_channel.get(channel_id, 0) + count
+            with_recommendations += int(firsts or 0)
     funnel: dict[str, Any] | None = None
     for part in RunChunk.objects.filter(run=run, status=ChunkStatus.DONE).values_list("funnel", flat=True).iterator():
         if part:

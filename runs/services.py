@@ -26,13 +26,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 from rest_framework import exceptions
 
-from decisionflows.models import Channel, ContactHistory, DecisionFlow
+from decisionflows.models import Channel, DecisionFlow
 from decisionflows.selectors import flow_runnable_version
 from kaireon.exceptions import Conflict
 from kaireon.models import Tenant
 from kaireon.services import Actor, audit_record, snapshot
 from runs import executor, selectors
-from runs.models import ChunkStatus, ExecutionMode, Recommendation, Run, RunChunk, RunStatus
+from runs.models import ChunkStatus, ExecutionMode, Run, RunChunk, RunStatus
 from segments.models import Segment
 from segments.selectors import segment_view_exists, validated_filters
 
@@ -326,8 +326,9 @@ def _chunk_decide_and_write(chunk_id: int, attempt: int, *, finalize: bool) -> b
         if Run.objects.filter(pk=run.pk).values_list("status", flat=True).first() != RunStatus.RUNNING:
             RunChunk.objects.filter(pk=chunk_id).update(status=ChunkStatus.CANCELLED, finished_at=timezone.now())
             return False
-        executor.recommendations_write(rows)
         now = timezone.now()
+        executor.recommendations_write(rows)
+        executor.contact_history_write(tenant_id=run.tenant_id, rows=rows, when=now)
         RunChunk.objects.filter(pk=chunk_id).update(
             status=ChunkStatus.DONE,
             recommendation_count=rows.height,
@@ -416,8 +417,6 @@ def run_finalize(*, run_id: str) -> Run | None:
             status = RunStatus.COMPLETED
             error = ""
         summary = selectors.run_summary_compute(run=run, completed_at=now)
-        history_rows = 0 if status == RunStatus.FAILED else _append_contact_history(run, now)
-        summary["contact_history_rows"] = history_rows
         Run.objects.filter(pk=run.pk).update(
             status=status, summary=summary, error=error, completed_at=now, updated_at=now
         )
@@ -437,28 +436,6 @@ def run_finalize(*, run_id: str) -> Run | None:
     return run
 
 
-def _append_contact_history(run: Run, when: Any) -> int:
-    """What the run recommended becomes contact history, so frequency caps hold across runs.
-    One INSERT ... SELECT; rows whose customer, offer or channel was deleted meanwhile are left
-    out (the history table keeps its foreign keys)."""
-    history = ContactHistory._meta.db_table
-    table = Recommendation._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO {history} (tenant_id, customer_id, offer_id, channel_id, source, source_id, contacted_at)
-            SELECT %s, r.customer_id, r.offer_id, r.channel_id, 'run', r.run_id, %s
-            FROM {table} r
-            JOIN segments_customer c ON c.id = r.customer_id
-            JOIN decisionflows_offer o ON o.id = r.offer_id
-            JOIN decisionflows_channel ch ON ch.id = r.channel_id
-            WHERE r.run_id = %s
-            """,  # noqa: S608  (table names are ours)
-            [run.tenant_id, when, run.pk],
-        )
-        return int(cursor.rowcount)
-
-
 # --- cancel, delete ------------------------------------------------------------------------
 
 
@@ -473,6 +450,8 @@ def run_cancel(*, tenant: Tenant, actor: Actor, run: Run, reason: str = "") -> R
     now = timezone.now()
     Run.objects.filter(pk=run.pk).update(status=RunStatus.CANCELLED, completed_at=now, updated_at=now)
     RunChunk.objects.filter(run=run, status=ChunkStatus.PENDING).update(status=ChunkStatus.CANCELLED, finished_at=now)
+    # a cancelled run delivers nothing: what its done chunks wrote is not contact history
+    executor.contact_history_delete(run=run)
     audit_record(
         tenant=tenant,
         actor=actor,

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
+from decisionflows.models import ContactHistory
 from kaireon.models import AuditLog
 from kaireon.principal import Principal
 from runs import services
@@ -81,7 +82,11 @@ def test_inline_run_recommends_what_the_flow_says(catalogue, system_actor):
     assert insurance["by_policy"] == [
         {"policy_id": insurance["by_policy"][0]["policy_id"], "policy_name": "No suppressed", "count": suppressed}
     ]
-    assert summary["contact_history_rows"] == total
+    history = ContactHistory.objects.filter(source="run", source_id=run.pk)
+    assert history.count() == total
+    assert set(history.values_list("customer_id", "offer__key")) == {
+        (customer, key) for customer, offers in expected.items() for key, _ in offers
+    }
     assert AuditLog.objects.filter(object_id=run.pk, action="finish").exists()
 
 
@@ -157,6 +162,9 @@ def test_cancel_stops_chunks_not_yet_done(catalogue, system_actor):
         ChunkStatus.CANCELLED,
     }
     assert AuditLog.objects.get(object_id=run.pk, action="cancel").reason == "wrong segment"
+    # the done chunk's rows stay as results, but a cancelled run contacted nobody
+    assert Recommendation.objects.filter(run=run).exists()
+    assert not ContactHistory.objects.filter(source_id=run.pk).exists()
 
 
 def test_failed_chunk_makes_run_completed_with_errors(catalogue, system_actor):
