@@ -29,8 +29,9 @@ HISTORY_COLUMNS = ("tenant_id", "customer_id", "offer_id", "channel_id", "source
 
 
 def audience_ids(run: Run) -> Iterator[np.ndarray]:
-    """The run's customer ids, ascending, page by page (keyset): the segment's view, or the
-    ad-hoc filters compiled against the customer table."""
+    """The run's customer ids, ascending: the segment's view, or the ad-hoc filters compiled
+    against the customer table. PostgreSQL streams them with one COPY (1M ids ≈ 0.3 s, 8 MB);
+    elsewhere they come in keyset pages."""
     if run.segment_id and not run.filters:
         assert run.segment is not None
         source = sql.quote_identifier(run.segment.view_name)
@@ -38,14 +39,20 @@ def audience_ids(run: Run) -> Iterator[np.ndarray]:
     else:
         source = sql.quote_identifier(sql.CUSTOMER_TABLE)
         where = customer_where(tenant=run.tenant, filters=run.filters or {})
+    # the source is a checked identifier and the condition compiled by segments.sql
+    select = f'SELECT "id" FROM {source} WHERE ({where})'  # noqa: S608
+    if connection.vendor == "postgresql":
+        buffer = bytearray()
+        with connection.cursor() as cursor, cursor.cursor.copy(f'COPY ({select} ORDER BY "id") TO STDOUT') as copy:
+            for block in copy:
+                buffer += block
+        if buffer:
+            yield np.array(bytes(buffer).split(), dtype=np.int64)
+        return
     after = 0
     with connection.cursor() as cursor:
         while True:
-            # the source is a checked identifier and the condition compiled by segments.sql
-            cursor.execute(
-                f'SELECT "id" FROM {source} WHERE ({where}) AND "id" > %s ORDER BY "id" LIMIT %s',  # noqa: S608
-                [after, SNAPSHOT_PAGE],
-            )
+            cursor.execute(f'{select} AND "id" > %s ORDER BY "id" LIMIT %s', [after, SNAPSHOT_PAGE])
             page = np.fromiter((row[0] for row in cursor.fetchall()), dtype=np.int64)
             if page.size == 0:
                 return

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
@@ -194,18 +195,14 @@ def run_plan(*, run_id: str, dispatch: bool = True) -> list[int]:
         if run is None or run.status != RunStatus.PENDING:
             return []
         try:
-            chunks: list[RunChunk] = []
-            size = settings.RUNS_CHUNK_SIZE
-            carry: list[int] = []
-            total = 0
-            for page in executor.audience_ids(run):
-                total += int(page.size)
-                carry.extend(page.tolist())
-                while len(carry) >= size:
-                    chunks.append(_chunk(run, len(chunks), carry[:size]))
-                    carry = carry[size:]
-            if carry:
-                chunks.append(_chunk(run, len(chunks), carry))
+            pages = list(executor.audience_ids(run))
+            ids = np.concatenate(pages) if pages else np.zeros(0, dtype=np.int64)
+            size = chunk_size(int(ids.size))
+            chunks = [
+                _chunk(run, seq, ids[start : start + size].tolist())
+                for seq, start in enumerate(range(0, ids.size, size))
+            ]
+            total = int(ids.size)
         except Exception as exc:  # noqa: BLE001  (any planning error fails the run, with its reason)
             _fail(run, stage="planning", exc=exc)
             return []
@@ -232,6 +229,14 @@ def run_plan(*, run_id: str, dispatch: bool = True) -> list[int]:
         elif dispatch:
             transaction.on_commit(lambda: _dispatch_chunks(chunk_ids))
     return chunk_ids
+
+
+def chunk_size(total: int) -> int:
+    """Customers per chunk: the setting when given, else ~RUNS_TARGET_CHUNKS chunks per run."""
+    if settings.RUNS_CHUNK_SIZE:
+        return int(settings.RUNS_CHUNK_SIZE)
+    wanted = -(-total // settings.RUNS_TARGET_CHUNKS)  # ceiling division
+    return min(max(wanted, settings.RUNS_CHUNK_SIZE_MIN), settings.RUNS_CHUNK_SIZE_MAX)
 
 
 def _chunk(run: Run, seq: int, ids: list[int]) -> RunChunk:

@@ -236,3 +236,12 @@ def test_frequency_cap_holds_across_two_runs(catalogue, system_actor):
     # every customer who got two offers last time has used this week's two contacts
     assert second.recommendation_count == 0
     assert second.summary["funnel"]["customers_without_offers"]["contact_policy"] == 60
+
+
+@pytest.mark.parametrize(
+    ("total", "size"),
+    [(0, 1_000), (60, 1_000), (50_000, 1_000), (200_000, 4_000), (1_000_000, 20_000), (5_000_000, 20_000)],
+)
+def test_chunk_size_aims_at_fifty_chunks_within_bounds(settings, total, size):
+    settings.RUNS_CHUNK_SIZE = None
+    assert services.chunk_size(total) == size
