@@ -129,16 +129,21 @@ def load_catalogue(customers: int, offers: int, max_offers: int) -> dict[str, st
         {"type": "output"},
     ]
     flow = df.decision_flow_create(
-        tenant=tenant, actor=actor, data={"key": "bench", "name": "Bench flow", "status": "active", "pipeline": pipeline}
+        tenant=tenant,
+        actor=actor,
+        data={"key": "bench", "name": "Bench flow", "status": "active", "pipeline": pipeline},
     )
     df.decision_flow_publish(tenant=tenant, actor=actor, flow=flow)
 
     started = time.monotonic()
     tiers = np.array(["bronze", "silver", "gold", "platinum"])
-    with connection.cursor() as cursor, cursor.cursor.copy(
-        "COPY segments_customer (tenant_id, external_id, email, first_name, last_name, phone, attributes, "
-        "suppressed, unsubscribed, created_at, updated_at) FROM STDIN"
-    ) as copy:
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(
+            "COPY segments_customer (tenant_id, external_id, email, first_name, last_name, phone, attributes, "
+            "suppressed, unsubscribed, created_at, updated_at) FROM STDIN"
+        ) as copy,
+    ):
         for start in range(0, customers, 100_000):
             n = min(100_000, customers - start)
             ages = rng.integers(16, 90, n)
@@ -296,8 +301,10 @@ def main() -> None:
     rate = args.customers / seconds
     base_rate = base_customers / base_seconds
     print(f"run:      {args.customers:,} customers in {seconds:.2f} s = {rate:,.0f} customers/s")
-    print(f"          {summary['totalRecommendations']:,} recommendations, "
-          f"{summary['customersWithRecommendations']:,} customers with offers")
+    print(
+        f"          {summary['totalRecommendations']:,} recommendations, "
+        f"{summary['customersWithRecommendations']:,} customers with offers"
+    )
     print(f"          peak worker RSS {peak:.0f} MB ({args.workers} pool processes)")
     print(f"baseline: {base_customers:,} customers in {base_seconds:.2f} s = {base_rate:,.0f} customers/s")
     print(f"ratio:    {rate / base_rate:.2f} of the raw baseline's throughput")

@@ -12,7 +12,7 @@ class RunChunkInline(admin.TabularInline):
     model = RunChunk
     extra = 0
     can_delete = False
-    fields = ["seq", "status", "size", "attempts", "recommendation_count", "worker", "error", "finished_at"]
+    fields = ("seq", "status", "size", "attempts", "recommendation_count", "worker", "error", "finished_at")
     readonly_fields = fields
     show_change_link = True
 

@@ -36,7 +36,7 @@ MINIMAL_PIPELINE: list[dict[str, object]] = [
 ]
 
 
-class ChannelFactory(factory.django.DjangoModelFactory):
+class ChannelFactory(factory.django.DjangoModelFactory[Channel]):
     class Meta:
         model = Channel
 
@@ -47,7 +47,7 @@ class ChannelFactory(factory.django.DjangoModelFactory):
     provider_config = factory.LazyFunction(dict)
 
 
-class OfferFactory(factory.django.DjangoModelFactory):
+class OfferFactory(factory.django.DjangoModelFactory[Offer]):
     class Meta:
         model = Offer
 
@@ -61,7 +61,7 @@ class OfferFactory(factory.django.DjangoModelFactory):
     tags = factory.LazyFunction(list)
 
 
-class CreativeFactory(factory.django.DjangoModelFactory):
+class CreativeFactory(factory.django.DjangoModelFactory[Creative]):
     class Meta:
         model = Creative
 
@@ -73,7 +73,7 @@ class CreativeFactory(factory.django.DjangoModelFactory):
     content = "Discover {{offer.name}}."
 
 
-class ContactPolicyFactory(factory.django.DjangoModelFactory):
+class ContactPolicyFactory(factory.django.DjangoModelFactory[ContactPolicy]):
     class Meta:
         model = ContactPolicy
 
@@ -85,7 +85,7 @@ class ContactPolicyFactory(factory.django.DjangoModelFactory):
     scope = CapScope.GLOBAL
 
 
-class CustomerFactory(factory.django.DjangoModelFactory):
+class CustomerFactory(factory.django.DjangoModelFactory[Customer]):
     class Meta:
         model = Customer
 
@@ -94,7 +94,7 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     first_name = "Ada"
 
 
-class ContactHistoryFactory(factory.django.DjangoModelFactory):
+class ContactHistoryFactory(factory.django.DjangoModelFactory[ContactHistory]):
     class Meta:
         model = ContactHistory
 
@@ -107,7 +107,7 @@ class ContactHistoryFactory(factory.django.DjangoModelFactory):
     contacted_at = factory.LazyFunction(timezone.now)
 
 
-class DecisionFlowFactory(factory.django.DjangoModelFactory):
+class DecisionFlowFactory(factory.django.DjangoModelFactory[DecisionFlow]):
     class Meta:
         model = DecisionFlow
 
@@ -118,7 +118,7 @@ class DecisionFlowFactory(factory.django.DjangoModelFactory):
     pipeline = factory.LazyFunction(lambda: [dict(node) for node in MINIMAL_PIPELINE])
 
 
-class DecisionFlowVersionFactory(factory.django.DjangoModelFactory):
+class DecisionFlowVersionFactory(factory.django.DjangoModelFactory[DecisionFlowVersion]):
     class Meta:
         model = DecisionFlowVersion
 

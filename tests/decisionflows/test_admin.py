@@ -26,14 +26,14 @@ def staff(db: None) -> Client:
 
 @pytest.fixture
 def objects(tenant):
-    creative = CreativeFactory(tenant=tenant)
-    version = DecisionFlowVersionFactory(flow__tenant=tenant)
+    creative = CreativeFactory.create(tenant=tenant)
+    version = DecisionFlowVersionFactory.create(flow__tenant=tenant)
     return {
         "channel": creative.channel,
         "offer": creative.offer,
         "creative": creative,
-        "contactpolicy": ContactPolicyFactory(tenant=tenant),
-        "contacthistory": ContactHistoryFactory(tenant=tenant),
+        "contactpolicy": ContactPolicyFactory.create(tenant=tenant),
+        "contacthistory": ContactHistoryFactory.create(tenant=tenant),
         "decisionflow": version.flow,
         "decisionflowversion": version,
     }

@@ -27,8 +27,8 @@ def test_channel_create_update_delete_are_audited(editor, admin, tenant):
 
 
 def test_catalogue_writes_are_audited(editor, admin, tenant):
-    offer = OfferFactory(tenant=tenant)
-    channel = ChannelFactory(tenant=tenant)
+    offer = OfferFactory.create(tenant=tenant)
+    channel = ChannelFactory.create(tenant=tenant)
     offer_id = ok(editor.post("/api/v1/offers", {"key": "gold", "name": "Gold"}), 201)["id"]
     creative_id = ok(
         editor.post("/api/v1/creatives", {"offerId": offer.pk, "channelId": channel.pk, "name": "A", "content": "Hi"}),

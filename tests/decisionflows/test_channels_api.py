@@ -35,10 +35,10 @@ def test_batch_compatible_follows_delivery_mode(editor, tenant, mode, batch):
 
 
 def test_batch_channels_selector_keeps_active_batch_channels_of_the_tenant(tenant, other_tenant):
-    keep = ChannelFactory(tenant=tenant, delivery_mode="manual")
-    ChannelFactory(tenant=tenant, delivery_mode="api")
-    ChannelFactory(tenant=tenant, delivery_mode="file", status="inactive")
-    ChannelFactory(tenant=other_tenant, delivery_mode="file")
+    keep = ChannelFactory.create(tenant=tenant, delivery_mode="manual")
+    ChannelFactory.create(tenant=tenant, delivery_mode="api")
+    ChannelFactory.create(tenant=tenant, delivery_mode="file", status="inactive")
+    ChannelFactory.create(tenant=other_tenant, delivery_mode="file")
     assert list(batch_channels(tenant=tenant)) == [keep]
 
 
@@ -71,7 +71,7 @@ def test_provider_config_is_stored_and_answered_verbatim(editor):
 
 
 def test_patch_is_validated_on_the_merged_channel(editor, tenant):
-    channel = ChannelFactory(tenant=tenant, delivery_mode="file")
+    channel = ChannelFactory.create(tenant=tenant, delivery_mode="file")
     assert error(editor.patch(f"{PATH}/{channel.pk}", {"deliveryMode": "integration"})).startswith(
         "providerConfig.webhookUrl: required"
     )
@@ -85,7 +85,7 @@ def test_patch_is_validated_on_the_merged_channel(editor, tenant):
 
 
 def test_channel_names_are_unique_per_tenant(editor, outsider, tenant):
-    ChannelFactory(tenant=tenant, name="Email")
+    ChannelFactory.create(tenant=tenant, name="Email")
     body = {"name": "Email", "channelType": "email", "deliveryMode": "file"}
     assert error(editor.post(PATH, body)) == "name: A channel named 'Email' already exists."
     ok(outsider.post(PATH, body), 201)
@@ -97,8 +97,8 @@ def test_unknown_choices_are_rejected(editor):
 
 
 def test_channel_filters(viewer, tenant):
-    email = ChannelFactory(tenant=tenant, name="Email main", channel_type="email", delivery_mode="file")
-    sms = ChannelFactory(tenant=tenant, name="SMS", channel_type="sms", delivery_mode="api", status="inactive")
+    email = ChannelFactory.create(tenant=tenant, name="Email main", channel_type="email", delivery_mode="file")
+    sms = ChannelFactory.create(tenant=tenant, name="SMS", channel_type="sms", delivery_mode="api", status="inactive")
 
     def ids(query: str) -> list[str]:
         return [item["id"] for item in ok(viewer.get(f"{PATH}?{query}"))["channels"]]
@@ -114,9 +114,9 @@ def test_channel_filters(viewer, tenant):
 
 
 def test_channel_in_use_cannot_be_deleted(admin, tenant):
-    creative = CreativeFactory(tenant=tenant)
+    creative = CreativeFactory.create(tenant=tenant)
     response = admin.delete(f"{PATH}/{creative.channel_id}")
     assert error(response, 409) == "This object is still in use and cannot be deleted."
-    policy = ContactPolicyFactory(tenant=tenant, scope="channel", channel=ChannelFactory(tenant=tenant))
+    policy = ContactPolicyFactory.create(tenant=tenant, scope="channel", channel=ChannelFactory.create(tenant=tenant))
     assert admin.delete(f"{PATH}/{policy.channel_id}").status_code == 409
     assert Channel.objects.filter(pk__in=[creative.channel_id, policy.channel_id]).count() == 2

@@ -12,13 +12,13 @@ PATH = "/api/v1/contact-history"
 
 def test_history_of_one_customer_newest_first(viewer, tenant):
     now = timezone.now()
-    ada = CustomerFactory(tenant=tenant, external_id="ada")
-    offer = OfferFactory(tenant=tenant)
-    old = ContactHistoryFactory(tenant=tenant, customer=ada, offer=offer, contacted_at=now - timedelta(days=3))
-    new = ContactHistoryFactory(
+    ada = CustomerFactory.create(tenant=tenant, external_id="ada")
+    offer = OfferFactory.create(tenant=tenant)
+    old = ContactHistoryFactory.create(tenant=tenant, customer=ada, offer=offer, contacted_at=now - timedelta(days=3))
+    new = ContactHistoryFactory.create(
         tenant=tenant, customer=ada, contacted_at=now - timedelta(hours=1), source="journey", source_id="plan_1"
     )
-    ContactHistoryFactory(tenant=tenant)  # another customer
+    ContactHistoryFactory.create(tenant=tenant)  # another customer
 
     body = ok(viewer.get(f"{PATH}?customerId=ada"))
     assert body["total"] == 2
@@ -44,5 +44,7 @@ def test_history_of_one_customer_newest_first(viewer, tenant):
 
 
 def test_another_tenants_customer_with_the_same_external_id_stays_hidden(viewer, tenant, other_tenant):
-    ContactHistoryFactory(tenant=other_tenant, customer=CustomerFactory(tenant=other_tenant, external_id="ada"))
+    ContactHistoryFactory.create(
+        tenant=other_tenant, customer=CustomerFactory.create(tenant=other_tenant, external_id="ada")
+    )
     assert ok(viewer.get(f"{PATH}?customerId=ada"))["total"] == 0

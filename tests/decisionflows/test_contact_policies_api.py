@@ -18,7 +18,7 @@ def test_frequency_cap_defaults_to_global_scope(editor):
 
 
 def test_scoped_caps_name_their_channel_or_offer(editor, tenant):
-    channel, offer = ChannelFactory(tenant=tenant), OfferFactory(tenant=tenant)
+    channel, offer = ChannelFactory.create(tenant=tenant), OfferFactory.create(tenant=tenant)
     cap = {"policyType": "frequency_cap", "maxCount": 1, "period": "day"}
     body = ok(editor.post(PATH, {**cap, "name": "sms", "scope": "channel", "channelId": channel.pk}), 201)
     assert body["channelId"] == channel.pk
@@ -62,7 +62,7 @@ def test_invalid_policies_are_rejected_naming_the_field(editor, payload, expecte
 
 
 def test_scope_references_must_belong_to_the_tenant(editor, tenant, other_tenant):
-    foreign = ChannelFactory(tenant=other_tenant)
+    foreign = ChannelFactory.create(tenant=other_tenant)
     assert (
         error(
             editor.post(
@@ -82,7 +82,7 @@ def test_scope_references_must_belong_to_the_tenant(editor, tenant, other_tenant
 
 
 def test_a_channel_on_a_global_cap_is_rejected(editor, tenant):
-    channel = ChannelFactory(tenant=tenant)
+    channel = ChannelFactory.create(tenant=tenant)
     payload = {"name": "p", "policyType": "frequency_cap", "maxCount": 1, "period": "day", "channelId": channel.pk}
     assert error(editor.post(PATH, payload)) == "channelId: only frequency caps scoped to a channel name one"
 
@@ -95,7 +95,7 @@ def test_suppression_and_cooldown(editor):
 
 
 def test_changing_the_type_resets_the_old_types_fields(editor, tenant):
-    policy = ContactPolicyFactory(tenant=tenant, scope="channel", channel=ChannelFactory(tenant=tenant))
+    policy = ContactPolicyFactory.create(tenant=tenant, scope="channel", channel=ChannelFactory.create(tenant=tenant))
     body = ok(editor.patch(f"{PATH}/{policy.pk}", {"policyType": "cooldown", "cooldownHours": 12}))
     assert (body["maxCount"], body["period"], body["scope"], body["channelId"]) == (None, "", "", None)
     policy.refresh_from_db()
@@ -104,13 +104,13 @@ def test_changing_the_type_resets_the_old_types_fields(editor, tenant):
 
 
 def test_patching_scope_back_to_global_drops_the_channel(editor, tenant):
-    policy = ContactPolicyFactory(tenant=tenant, scope="channel", channel=ChannelFactory(tenant=tenant))
+    policy = ContactPolicyFactory.create(tenant=tenant, scope="channel", channel=ChannelFactory.create(tenant=tenant))
     assert ok(editor.patch(f"{PATH}/{policy.pk}", {"scope": "global"}))["channelId"] is None
 
 
 def test_contact_policy_filters(viewer, tenant):
-    cap = ContactPolicyFactory(tenant=tenant, name="Weekly cap")
-    cooldown = ContactPolicyFactory(
+    cap = ContactPolicyFactory.create(tenant=tenant, name="Weekly cap")
+    cooldown = ContactPolicyFactory.create(
         tenant=tenant,
         name="Cool",
         policy_type="cooldown",
@@ -131,8 +131,8 @@ def test_contact_policy_filters(viewer, tenant):
 
 
 def test_policy_used_by_a_flow_cannot_be_deleted(admin, tenant):
-    policy = ContactPolicyFactory(tenant=tenant)
-    DecisionFlowFactory(
+    policy = ContactPolicyFactory.create(tenant=tenant)
+    DecisionFlowFactory.create(
         tenant=tenant,
         key="nba",
         pipeline=[

@@ -8,7 +8,7 @@ PATH = "/api/v1/creatives"
 
 
 def test_create_creative_lists_its_tokens(editor, tenant, tier_attribute):
-    offer, channel = OfferFactory(tenant=tenant), ChannelFactory(tenant=tenant)
+    offer, channel = OfferFactory.create(tenant=tenant), ChannelFactory.create(tenant=tenant)
     body = ok(
         editor.post(
             PATH,
@@ -28,15 +28,18 @@ def test_create_creative_lists_its_tokens(editor, tenant, tier_attribute):
 
 
 def test_creative_with_another_tenants_offer_or_channel_is_rejected(editor, tenant, other_tenant):
-    foreign_offer, foreign_channel = OfferFactory(tenant=other_tenant), ChannelFactory(tenant=other_tenant)
-    offer, channel = OfferFactory(tenant=tenant), ChannelFactory(tenant=tenant)
+    foreign_offer, foreign_channel = (
+        OfferFactory.create(tenant=other_tenant),
+        ChannelFactory.create(tenant=other_tenant),
+    )
+    offer, channel = OfferFactory.create(tenant=tenant), ChannelFactory.create(tenant=tenant)
     assert error(editor.post(PATH, {"offerId": foreign_offer.pk, "channelId": channel.pk, "name": "x"})) == (
         f"offerId: No offer with id '{foreign_offer.pk}' in this tenant."
     )
     assert error(editor.post(PATH, {"offerId": offer.pk, "channelId": foreign_channel.pk, "name": "x"})) == (
         f"channelId: No channel with id '{foreign_channel.pk}' in this tenant."
     )
-    creative = CreativeFactory(tenant=tenant)
+    creative = CreativeFactory.create(tenant=tenant)
     assert error(editor.patch(f"{PATH}/{creative.pk}", {"channelId": foreign_channel.pk})).startswith(
         "channelId: No channel"
     )
@@ -44,7 +47,7 @@ def test_creative_with_another_tenants_offer_or_channel_is_rejected(editor, tena
 
 
 def test_unknown_or_malformed_tokens_are_rejected_naming_the_token(editor, tenant):
-    offer, channel = OfferFactory(tenant=tenant), ChannelFactory(tenant=tenant)
+    offer, channel = OfferFactory.create(tenant=tenant), ChannelFactory.create(tenant=tenant)
     base = {"offerId": offer.pk, "channelId": channel.pk, "name": "x"}
     assert error(editor.post(PATH, {**base, "content": "Hi {{customer.nickname}}"})) == (
         "content: unknown personalization token {{customer.nickname}}: no field customer.nickname"
@@ -59,17 +62,17 @@ def test_unknown_or_malformed_tokens_are_rejected_naming_the_token(editor, tenan
 
 
 def test_creative_names_are_unique_per_offer_and_channel(editor, tenant):
-    creative = CreativeFactory(tenant=tenant, name="A")
+    creative = CreativeFactory.create(tenant=tenant, name="A")
     same = {"offerId": creative.offer_id, "channelId": creative.channel_id, "name": "A"}
     assert error(editor.post(PATH, same)) == "name: The offer already has a creative named 'A' on this channel."
-    other_channel = ChannelFactory(tenant=tenant)
+    other_channel = ChannelFactory.create(tenant=tenant)
     ok(editor.post(PATH, {**same, "channelId": other_channel.pk}), 201)
 
 
 def test_creatives_filter_by_offer_and_channel(viewer, tenant):
-    first = CreativeFactory(tenant=tenant)
-    second = CreativeFactory(tenant=tenant, offer=first.offer)
-    third = CreativeFactory(tenant=tenant, channel=first.channel)
+    first = CreativeFactory.create(tenant=tenant)
+    second = CreativeFactory.create(tenant=tenant, offer=first.offer)
+    third = CreativeFactory.create(tenant=tenant, channel=first.channel)
 
     def ids(query: str) -> set[str]:
         return {item["id"] for item in ok(viewer.get(f"{PATH}?{query}"))["creatives"]}

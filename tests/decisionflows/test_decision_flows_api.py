@@ -19,7 +19,7 @@ def with_nodes(*middle: dict[str, Any], score: dict[str, Any] | None = None) -> 
 
 
 def test_create_flow_stores_the_pipeline_normalised(editor, tenant, tier_attribute):
-    offer, policy = OfferFactory(tenant=tenant), ContactPolicyFactory(tenant=tenant)
+    offer, policy = OfferFactory.create(tenant=tenant), ContactPolicyFactory.create(tenant=tenant)
     pipeline = [
         {"type": "inventory", "offerIds": [offer.pk]},
         {
@@ -159,7 +159,7 @@ def test_invalid_pipelines_are_400s_naming_node_and_field(editor, pipeline, expe
 
 
 def test_another_tenants_offer_in_the_inventory_is_rejected(editor, other_tenant):
-    foreign = OfferFactory(tenant=other_tenant)
+    foreign = OfferFactory.create(tenant=other_tenant)
     response = editor.post(
         PATH, {"key": "k", "name": "n", "pipeline": [{"type": "inventory", "offerIds": [foreign.pk]}, *MINIMAL[1:]]}
     )
@@ -167,7 +167,7 @@ def test_another_tenants_offer_in_the_inventory_is_rejected(editor, other_tenant
 
 
 def test_flow_keys_are_unique_per_tenant(editor, tenant):
-    DecisionFlowFactory(tenant=tenant, key="nba")
+    DecisionFlowFactory.create(tenant=tenant, key="nba")
     assert (
         error(editor.post(PATH, {"key": "nba", "name": "Again"}))
         == "key: A decision flow with key 'nba' already exists."
@@ -175,7 +175,9 @@ def test_flow_keys_are_unique_per_tenant(editor, tenant):
 
 
 def test_patch_without_pipeline_does_not_recheck_it(editor, tenant):
-    flow = DecisionFlowFactory(tenant=tenant, pipeline=[{"type": "inventory", "offer_ids": ["off_gone"]}, *MINIMAL[1:]])
+    flow = DecisionFlowFactory.create(
+        tenant=tenant, pipeline=[{"type": "inventory", "offer_ids": ["off_gone"]}, *MINIMAL[1:]]
+    )
     assert ok(editor.patch(f"{PATH}/{flow.pk}", {"name": "Renamed"}))["name"] == "Renamed"
     assert error(editor.patch(f"{PATH}/{flow.pk}", {"pipeline": flow.pipeline})).startswith(
         "pipeline[0].inventory.offerIds[0]: no offer with id 'off_gone'"
@@ -208,7 +210,7 @@ def test_publish_creates_numbered_immutable_versions(editor, viewer, tenant):
 
 
 def test_versions_cannot_be_rewritten_in_code_either(tenant, system_actor):
-    flow = DecisionFlowFactory(tenant=tenant)
+    flow = DecisionFlowFactory.create(tenant=tenant)
     version = services.decision_flow_publish(tenant=tenant, actor=system_actor, flow=flow)
     version.pipeline = []
     with pytest.raises(ValueError, match="immutable"):
@@ -242,25 +244,25 @@ def test_publish_revalidates_and_refuses_empty_or_archived_flows(editor, tenant)
     sketch = ok(editor.post(PATH, {"key": "sketch", "name": "Sketch"}), 201)
     assert sketch["pipeline"] == []
     assert error(editor.post(f"{PATH}/{sketch['id']}/publish")).startswith("pipeline: nothing to publish")
-    stale = DecisionFlowFactory(
+    stale = DecisionFlowFactory.create(
         tenant=tenant, pipeline=[{"type": "inventory", "offer_ids": ["off_gone"]}, *MINIMAL[1:]]
     )
     assert error(editor.post(f"{PATH}/{stale.pk}/publish")).startswith("pipeline[0].inventory.offerIds[0]: no offer")
-    archived = DecisionFlowFactory(tenant=tenant, status="archived")
+    archived = DecisionFlowFactory.create(tenant=tenant, status="archived")
     assert error(editor.post(f"{PATH}/{archived.pk}/publish"), 409) == "An archived decision flow cannot be published."
     assert not DecisionFlowVersion.objects.exists()
 
 
 def test_deleting_a_flow_deletes_its_versions(admin, tenant, system_actor):
-    flow = DecisionFlowFactory(tenant=tenant)
+    flow = DecisionFlowFactory.create(tenant=tenant)
     services.decision_flow_publish(tenant=tenant, actor=system_actor, flow=flow)
     ok(admin.delete(f"{PATH}/{flow.pk}"), 204)
     assert not DecisionFlowVersion.objects.exists()
 
 
 def test_flow_filters(viewer, tenant):
-    draft = DecisionFlowFactory(tenant=tenant, key="cards", name="Cards")
-    active = DecisionFlowFactory(tenant=tenant, key="loans", name="Loan offers", status="active")
+    draft = DecisionFlowFactory.create(tenant=tenant, key="cards", name="Cards")
+    active = DecisionFlowFactory.create(tenant=tenant, key="loans", name="Loan offers", status="active")
 
     def ids(query: str) -> list[str]:
         return [item["id"] for item in ok(viewer.get(f"{PATH}?{query}"))["decisionFlows"]]

@@ -22,18 +22,18 @@ from tests.decisionflows.helpers import error, ok
 
 def make_creatives(tenant: Tenant, n: int) -> None:
     for _ in range(n):
-        CreativeFactory(tenant=tenant)
+        CreativeFactory.create(tenant=tenant)
 
 
 def make_history(tenant: Tenant, n: int) -> None:
     for _ in range(n):
-        ContactHistoryFactory(tenant=tenant)
+        ContactHistoryFactory.create(tenant=tenant)
 
 
 def make_policies(tenant: Tenant, n: int) -> None:
-    channel, offer = ChannelFactory(tenant=tenant), OfferFactory(tenant=tenant)
+    channel, offer = ChannelFactory.create(tenant=tenant), OfferFactory.create(tenant=tenant)
     for i in range(n):
-        ContactPolicyFactory(
+        ContactPolicyFactory.create(
             tenant=tenant, scope=["channel", "offer"][i % 2], **{["channel", "offer"][i % 2]: [channel, offer][i % 2]}
         )
 
@@ -63,16 +63,16 @@ def test_list_query_count_does_not_grow_with_rows(key, viewer, tenant, warm, dja
 
 
 def test_offer_detail_loads_creatives_in_one_query(viewer, tenant, warm, django_assert_num_queries):
-    offer = OfferFactory(tenant=tenant)
+    offer = OfferFactory.create(tenant=tenant)
     for _ in range(4):
-        CreativeFactory(tenant=tenant, offer=offer)
+        CreativeFactory.create(tenant=tenant, offer=offer)
     with django_assert_num_queries(3):  # key, offer, creatives
         body = ok(viewer.get(f"/api/v1/offers/{offer.pk}"))
     assert len(body["creatives"]) == 4
 
 
 def test_versions_query_count(viewer, tenant, warm, django_assert_num_queries):
-    flow = DecisionFlowFactory(tenant=tenant)
+    flow = DecisionFlowFactory.create(tenant=tenant)
     DecisionFlowVersionFactory.create_batch(5, flow=flow)
     with django_assert_num_queries(4):  # key, flow, count, page
         body = ok(viewer.get(f"/api/v1/decision-flows/{flow.pk}/versions"))
@@ -93,7 +93,7 @@ def test_limit_is_clamped_at_200_and_must_be_positive(viewer, tenant):
 
 
 def test_versions_list_is_paginated_too(viewer, tenant):
-    flow = DecisionFlowFactory(tenant=tenant)
+    flow = DecisionFlowFactory.create(tenant=tenant)
     DecisionFlowVersionFactory.create_batch(3, flow=flow)
     body = ok(viewer.get(f"/api/v1/decision-flows/{flow.pk}/versions?limit=2"))
     assert (len(body["versions"]), body["total"]) == (2, 3)

@@ -87,21 +87,21 @@ def test_invalid_offers_are_rejected_naming_the_field(editor, payload, expected)
 
 
 def test_patch_dates_are_checked_against_the_stored_offer(editor, tenant):
-    offer = OfferFactory(tenant=tenant, start_date="2026-06-01")
+    offer = OfferFactory.create(tenant=tenant, start_date="2026-06-01")
     assert error(editor.patch(f"{PATH}/{offer.pk}", {"endDate": "2026-05-01"})) == (
         "endDate: must be on or after the start date"
     )
 
 
 def test_offer_keys_are_unique_per_tenant(editor, outsider, tenant):
-    OfferFactory(tenant=tenant, key="gold")
+    OfferFactory.create(tenant=tenant, key="gold")
     assert error(editor.post(PATH, {"key": "gold", "name": "Gold"})) == "key: An offer with key 'gold' already exists."
     ok(outsider.post(PATH, {"key": "gold", "name": "Gold"}), 201)
 
 
 def test_offer_detail_includes_its_creatives(viewer, tenant):
-    creative = CreativeFactory(tenant=tenant)
-    CreativeFactory(tenant=tenant)  # another offer's
+    creative = CreativeFactory.create(tenant=tenant)
+    CreativeFactory.create(tenant=tenant)  # another offer's
     body = ok(viewer.get(f"{PATH}/{creative.offer_id}"))
     assert [c["id"] for c in body["creatives"]] == [creative.pk]
     assert body["creatives"][0]["tokens"] == ["customer.first_name", "offer.name"]
@@ -109,11 +109,11 @@ def test_offer_detail_includes_its_creatives(viewer, tenant):
 
 
 def test_offer_filters(viewer, tenant):
-    gold = OfferFactory(tenant=tenant, key="gold-card", name="Gold", category="cards", tags=["vip", "new"])
-    loan = OfferFactory(
+    gold = OfferFactory.create(tenant=tenant, key="gold-card", name="Gold", category="cards", tags=["vip", "new"])
+    loan = OfferFactory.create(
         tenant=tenant, key="loan", name="Personal loan", category="loans", status="paused", tags=["vip"]
     )
-    OfferFactory(tenant=tenant, key="other", name="Other", category="misc", tags=["vipx"])
+    OfferFactory.create(tenant=tenant, key="other", name="Other", category="misc", tags=["vipx"])
 
     def keys(query: str) -> list[str]:
         return [item["key"] for item in ok(viewer.get(f"{PATH}?{query}"))["offers"]]
@@ -128,8 +128,8 @@ def test_offer_filters(viewer, tenant):
 
 
 def test_offers_with_tags_matches_whole_tags_only(tenant):
-    exact = OfferFactory(tenant=tenant, tags=['say "hi"', "ünïcode"])
-    OfferFactory(tenant=tenant, tags=["say", "hi"])
+    exact = OfferFactory.create(tenant=tenant, tags=['say "hi"', "ünïcode"])
+    OfferFactory.create(tenant=tenant, tags=["say", "hi"])
     queryset = Offer.objects.filter(tenant=tenant)
     assert list(offers_with_tags(queryset, ['say "hi"'])) == [exact]
     assert list(offers_with_tags(queryset, ["ünïcode"])) == [exact]
@@ -137,14 +137,14 @@ def test_offers_with_tags_matches_whole_tags_only(tenant):
 
 
 def test_deleting_an_offer_deletes_its_creatives(admin, tenant):
-    creative = CreativeFactory(tenant=tenant)
+    creative = CreativeFactory.create(tenant=tenant)
     ok(admin.delete(f"{PATH}/{creative.offer_id}"), 204)
     assert not Creative.objects.filter(pk=creative.pk).exists()
 
 
 def test_offer_in_a_flow_pipeline_or_the_contact_history_cannot_be_deleted(admin, tenant):
-    offer = OfferFactory(tenant=tenant)
-    DecisionFlowFactory(
+    offer = OfferFactory.create(tenant=tenant)
+    DecisionFlowFactory.create(
         tenant=tenant,
         key="cards-nba",
         pipeline=[
@@ -157,6 +157,6 @@ def test_offer_in_a_flow_pipeline_or_the_contact_history_cannot_be_deleted(admin
     assert error(admin.delete(f"{PATH}/{offer.pk}"), 409) == (
         "This offer is used in the pipeline of decision flow(s) cards-nba; remove it there first."
     )
-    contacted = ContactHistoryFactory(tenant=tenant).offer
+    contacted = ContactHistoryFactory.create(tenant=tenant).offer
     assert admin.delete(f"{PATH}/{contacted.pk}").status_code == 409
     assert Offer.objects.filter(pk__in=[offer.pk, contacted.pk]).count() == 2

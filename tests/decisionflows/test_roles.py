@@ -34,26 +34,27 @@ class Resource:
 
 
 def build(name: str, tenant: Tenant) -> Resource:
+    body: dict[str, object]
     if name == "channels":
-        channel = ChannelFactory(tenant=tenant)
+        channel = ChannelFactory.create(tenant=tenant)
         body = {"name": "SMS", "channelType": "sms", "deliveryMode": "file"}
         return Resource("/api/v1/channels", channel.pk, body, {**body, "name": "SMS 2"}, {"status": "inactive"})
     if name == "offers":
-        offer = OfferFactory(tenant=tenant)
+        offer = OfferFactory.create(tenant=tenant)
         body = {"key": "gold-card", "name": "Gold card"}
         return Resource("/api/v1/offers", offer.pk, body, {**body, "key": "gold-card-2"}, {"priority": 90})
     if name == "creatives":
-        creative = CreativeFactory(tenant=tenant)
+        creative = CreativeFactory.create(tenant=tenant)
         body = {"offerId": creative.offer_id, "channelId": creative.channel_id, "name": "Variant B", "content": "Hi"}
         return Resource("/api/v1/creatives", creative.pk, body, {**body, "name": "Variant C"}, {"status": "inactive"})
     if name == "contact-policies":
-        policy = ContactPolicyFactory(tenant=tenant)
+        policy = ContactPolicyFactory.create(tenant=tenant)
         body = {"name": "Cooldown", "policyType": "cooldown", "cooldownHours": 48}
         return Resource(
             "/api/v1/contact-policies", policy.pk, body, {**body, "name": "Cooldown 2"}, {"status": "inactive"}
         )
     assert name == "decision-flows"
-    flow = DecisionFlowFactory(tenant=tenant)
+    flow = DecisionFlowFactory.create(tenant=tenant)
     body = {"key": "new-flow", "name": "New flow"}
     return Resource("/api/v1/decision-flows", flow.pk, body, {**body, "key": "new-flow-2"}, {"status": "paused"})
 
@@ -120,7 +121,7 @@ def test_other_tenant_gets_404_and_never_sees_it(name: str, outsider: APIClient,
 
 
 def test_publish_and_versions_roles(viewer, editor, admin, anonymous, outsider, tenant):
-    flow = DecisionFlowFactory(tenant=tenant)
+    flow = DecisionFlowFactory.create(tenant=tenant)
     publish = f"/api/v1/decision-flows/{flow.pk}/publish"
     versions = f"/api/v1/decision-flows/{flow.pk}/versions"
     assert anonymous.post(publish).status_code == 401
@@ -142,7 +143,7 @@ def test_publish_and_versions_roles(viewer, editor, admin, anonymous, outsider, 
 
 
 def test_contact_history_is_read_only(viewer, editor, admin, anonymous, outsider, tenant):
-    ContactHistoryFactory(tenant=tenant)
+    ContactHistoryFactory.create(tenant=tenant)
     path = "/api/v1/contact-history"
     assert viewer.get(path).json()["total"] == 1
     assert outsider.get(path).json()["total"] == 0

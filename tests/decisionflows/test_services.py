@@ -15,7 +15,11 @@ def test_creative_create_refuses_another_tenants_offer(tenant, other_tenant, sys
         services.creative_create(
             tenant=tenant,
             actor=system_actor,
-            data={"offer": OfferFactory(tenant=other_tenant), "channel": ChannelFactory(tenant=tenant), "name": "x"},
+            data={
+                "offer": OfferFactory.create(tenant=other_tenant),
+                "channel": ChannelFactory.create(tenant=tenant),
+                "name": "x",
+            },
         )
     assert list(info.value.message_dict) == ["offer_id"]
 
@@ -27,7 +31,7 @@ def test_contact_policy_create_refuses_another_tenants_channel(tenant, other_ten
         "max_count": 1,
         "period": "day",
         "scope": "channel",
-        "channel": ChannelFactory(tenant=other_tenant),
+        "channel": ChannelFactory.create(tenant=other_tenant),
     }
     with pytest.raises(ValidationError) as info:
         services.contact_policy_create(tenant=tenant, actor=system_actor, data=data)
@@ -35,7 +39,7 @@ def test_contact_policy_create_refuses_another_tenants_channel(tenant, other_ten
 
 
 def test_creative_update_checks_the_merged_creative(tenant, system_actor):
-    creative = CreativeFactory(tenant=tenant)
+    creative = CreativeFactory.create(tenant=tenant)
     with pytest.raises(ValidationError) as info:
         services.creative_update(
             tenant=tenant, actor=system_actor, instance=creative, data={"content": "{{offer.nope}}"}
@@ -46,7 +50,7 @@ def test_creative_update_checks_the_merged_creative(tenant, system_actor):
 
 
 def test_publish_numbers_versions_per_flow(tenant, system_actor):
-    first, second = DecisionFlowFactory(tenant=tenant), DecisionFlowFactory(tenant=tenant)
+    first, second = DecisionFlowFactory.create(tenant=tenant), DecisionFlowFactory.create(tenant=tenant)
     numbers = [
         services.decision_flow_publish(tenant=tenant, actor=system_actor, flow=flow).version
         for flow in (first, first, second, first)
@@ -57,5 +61,5 @@ def test_publish_numbers_versions_per_flow(tenant, system_actor):
 
 
 def test_publish_by_the_system_is_labelled(tenant):
-    version = services.decision_flow_publish(tenant=tenant, actor=None, flow=DecisionFlowFactory(tenant=tenant))
+    version = services.decision_flow_publish(tenant=tenant, actor=None, flow=DecisionFlowFactory.create(tenant=tenant))
     assert version.published_by == "system"

@@ -70,9 +70,9 @@ def test_key_is_stored_hashed_and_records_last_use(tenant):
 def test_session_user_acts_in_the_tenant_picked_with_the_switcher(client, tenant, other_tenant):
     from tests.factories import MembershipFactory, UserFactory
 
-    user = UserFactory(username="mia")
-    MembershipFactory(user=user, tenant=tenant, role=Role.VIEWER)
-    MembershipFactory(user=user, tenant=other_tenant, role=Role.ADMIN)
+    user = UserFactory.create(username="mia")
+    MembershipFactory.create(user=user, tenant=tenant, role=Role.VIEWER)
+    MembershipFactory.create(user=user, tenant=other_tenant, role=Role.ADMIN)
     client.force_login(user)
 
     first = client.get("/api/v1/tenants").json()
@@ -88,8 +88,8 @@ def test_session_user_acts_in_the_tenant_picked_with_the_switcher(client, tenant
 def test_switching_to_a_tenant_without_membership_is_refused(client, tenant, other_tenant):
     from tests.factories import MembershipFactory, UserFactory
 
-    user = UserFactory(username="noah")
-    MembershipFactory(user=user, tenant=tenant, role=Role.ADMIN)
+    user = UserFactory.create(username="noah")
+    MembershipFactory.create(user=user, tenant=tenant, role=Role.ADMIN)
     client.force_login(user)
     response = client.post("/tenant/switch/", {"tenant": other_tenant.pk})
     assert response.status_code == 400
@@ -98,7 +98,7 @@ def test_switching_to_a_tenant_without_membership_is_refused(client, tenant, oth
 def test_signed_in_user_without_membership_is_403(client):
     from tests.factories import UserFactory
 
-    client.force_login(UserFactory(username="loner"))
+    client.force_login(UserFactory.create(username="loner"))
     response = client.get("/api/v1/tenants")
     assert response.status_code == 403
     assert response.json()["error"] == "You are not a member of any tenant."

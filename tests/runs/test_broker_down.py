@@ -22,12 +22,12 @@ def dead_broker() -> Iterator[None]:
     from config.celery import app
 
     previous = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:9/0"
+    app.conf.update(broker_url="redis://127.0.0.1:9/0")
     _reset_pools(app)
     try:
         yield
     finally:
-        app.conf.broker_url = previous
+        app.conf.update(broker_url=previous)
         _reset_pools(app)
 
 

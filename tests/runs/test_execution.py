@@ -14,6 +14,12 @@ from segments.models import Customer
 pytestmark = pytest.mark.django_db
 
 
+def finalize(run_id: str) -> Run:
+    run = services.run_finalize(run_id=run_id)
+    assert run is not None
+    return run
+
+
 def expected_recommendations(tenant) -> dict[int, list[tuple[str, str]]]:
     """The catalogue's decisions worked out by hand (see tests/runs/conftest.py): adults get the
     gold card by email and the loan by SMS (email is taken); minors the loan by email and
@@ -66,7 +72,7 @@ def test_inline_run_recommends_what_the_flow_says(catalogue, system_actor):
     assert summary["customers_without_recommendations"] == 60 - len(expected)
     assert summary["average_offers_per_customer"] == round(total / 60, 3)
     by_offer = {item["offer_key"]: item["count"] for item in summary["offer_breakdown"]}
-    brute = {}
+    brute: dict[str, int] = {}
     for offers in expected.values():
         for key, _ in offers:
             brute[key] = brute.get(key, 0) + 1
@@ -102,7 +108,7 @@ def test_snapshot_ignores_customers_added_after_planning(catalogue, system_actor
     late = Customer.objects.create(tenant=catalogue.tenant, external_id="late", attributes={"age": 40, "tier": "gold"})
     for chunk_id in chunk_ids:
         services.run_chunk_process(chunk_id=chunk_id, finalize=False)
-    run = services.run_finalize(run_id=run.pk)
+    run = finalize(run.pk)
     assert run.total_customers == 60
     assert not Recommendation.objects.filter(run=run, customer_id=late.pk).exists()
 
@@ -179,9 +185,10 @@ def test_failed_chunk_makes_run_completed_with_errors(catalogue, system_actor):
         good, bad = services.run_plan(run_id=run.pk, dispatch=False)
     services.run_chunk_process(chunk_id=good, finalize=False)
     assert services.run_chunk_fail(chunk_id=bad, error="ValueError: boom") is True
-    run = services.run_finalize(run_id=run.pk)
+    run = finalize(run.pk)
     assert run.status == RunStatus.COMPLETED_WITH_ERRORS
     assert run.failed_customers == 30
+    assert run.summary is not None
     assert run.summary["customers_failed"] == 30
     assert "1 of 2 chunks failed" in run.error
 
@@ -196,7 +203,7 @@ def test_every_chunk_failing_fails_the_run(catalogue, system_actor):
     )
     [chunk_id] = services.run_plan(run_id=run.pk, dispatch=False)
     services.run_chunk_fail(chunk_id=chunk_id, error="RuntimeError: database on fire")
-    run = services.run_finalize(run_id=run.pk)
+    run = finalize(run.pk)
     assert run.status == RunStatus.FAILED
     assert "database on fire" in run.error
 
@@ -235,6 +242,7 @@ def test_frequency_cap_holds_across_two_runs(catalogue, system_actor):
     assert second.status == RunStatus.COMPLETED
     # every customer who got two offers last time has used this week's two contacts
     assert second.recommendation_count == 0
+    assert second.summary is not None
     assert second.summary["funnel"]["customers_without_offers"]["contact_policy"] == 60
 
 

@@ -28,6 +28,6 @@ def schema(tenant: Tenant) -> dict[str, CustomerAttribute]:
         "tier": AttributeType.STRING,
     }
     return {
-        name: CustomerAttributeFactory(tenant=tenant, name=name, type=type_, required=name == "tier")
+        name: CustomerAttributeFactory.create(tenant=tenant, name=name, type=type_, required=name == "tier")
         for name, type_ in specs.items()
     }

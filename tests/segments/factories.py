@@ -9,7 +9,7 @@ from segments.models import AttributeType, Customer, CustomerAttribute, Customer
 from tests.factories import TenantFactory
 
 
-class CustomerAttributeFactory(factory.django.DjangoModelFactory):
+class CustomerAttributeFactory(factory.django.DjangoModelFactory[CustomerAttribute]):
     class Meta:
         model = CustomerAttribute
 
@@ -19,7 +19,7 @@ class CustomerAttributeFactory(factory.django.DjangoModelFactory):
     label = factory.LazyAttribute(lambda a: a.name.replace("_", " ").title())
 
 
-class CustomerFactory(factory.django.DjangoModelFactory):
+class CustomerFactory(factory.django.DjangoModelFactory[Customer]):
     class Meta:
         model = Customer
 
@@ -31,7 +31,7 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     attributes = factory.LazyFunction(dict)
 
 
-class SegmentFactory(factory.django.DjangoModelFactory):
+class SegmentFactory(factory.django.DjangoModelFactory[Segment]):
     class Meta:
         model = Segment
 
@@ -40,7 +40,7 @@ class SegmentFactory(factory.django.DjangoModelFactory):
     filters = factory.LazyFunction(dict)
 
 
-class CustomerImportFactory(factory.django.DjangoModelFactory):
+class CustomerImportFactory(factory.django.DjangoModelFactory[CustomerImport]):
     class Meta:
         model = CustomerImport
 

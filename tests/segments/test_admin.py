@@ -11,13 +11,13 @@ pytestmark = pytest.mark.django_db
 
 @pytest.mark.parametrize("model", ["customer", "customerattribute", "segment", "customerimport"])
 def test_admin_lists_searches_and_opens_every_model(client, tenant, model):
-    user = UserFactory(is_staff=True, is_superuser=True)
+    user = UserFactory.create(is_staff=True, is_superuser=True)
     client.force_login(user)
     objects = {
-        "customer": CustomerFactory(tenant=tenant, external_id="adm-1"),
-        "customerattribute": CustomerAttributeFactory(tenant=tenant, name="adm_attr"),
-        "segment": SegmentFactory(tenant=tenant, name="adm segment"),
-        "customerimport": CustomerImportFactory(tenant=tenant, file_name="adm.csv"),
+        "customer": CustomerFactory.create(tenant=tenant, external_id="adm-1"),
+        "customerattribute": CustomerAttributeFactory.create(tenant=tenant, name="adm_attr"),
+        "segment": SegmentFactory.create(tenant=tenant, name="adm segment"),
+        "customerimport": CustomerImportFactory.create(tenant=tenant, file_name="adm.csv"),
     }
     changelist = reverse(f"admin:segments_{model}_changelist")
     response = client.get(changelist, {"q": "adm"})

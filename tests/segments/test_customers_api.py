@@ -44,7 +44,7 @@ def test_viewer_reads_editor_writes_admin_deletes(viewer, editor, admin, tenant,
 
 
 def test_another_tenants_customer_is_404_everywhere(outsider, tenant):
-    CustomerFactory(tenant=tenant, external_id="mine")
+    CustomerFactory.create(tenant=tenant, external_id="mine")
     assert outsider.get(f"{URL}/mine").status_code == 404
     assert outsider.patch(f"{URL}/mine", {"firstName": "X"}, format="json").status_code == 404
     assert outsider.put(f"{URL}/mine", body(externalId="mine"), format="json").status_code == 404
@@ -63,7 +63,7 @@ def test_anonymous_is_401(anonymous):
 def test_attributes_keys_pass_through_unchanged_and_fields_are_camel_case(editor, tenant, schema):
     from tests.segments.factories import CustomerAttributeFactory
 
-    CustomerAttributeFactory(tenant=tenant, name="loyalty_points", type="integer")
+    CustomerAttributeFactory.create(tenant=tenant, name="loyalty_points", type="integer")
     response = editor.post(URL, body(attributes={"tier": "gold", "loyalty_points": 7}), format="json")
     assert response.status_code == 201, response.content
     data = response.json()
@@ -74,7 +74,7 @@ def test_attributes_keys_pass_through_unchanged_and_fields_are_camel_case(editor
 
 
 def test_customer_is_addressed_by_external_id_with_odd_characters(viewer, tenant):
-    CustomerFactory(tenant=tenant, external_id="ACME:42 (Ö)")
+    CustomerFactory.create(tenant=tenant, external_id="ACME:42 (Ö)")
     response = viewer.get(f"{URL}/ACME:42%20(%C3%96)")
     assert response.status_code == 200, response.content
     assert response.json()["externalId"] == "ACME:42 (Ö)"
@@ -153,10 +153,12 @@ def test_patch_merges_attributes_and_put_replaces_them(editor, tenant, schema):
 
 
 def test_list_filters(viewer, tenant, other_tenant):
-    CustomerFactory(tenant=tenant, external_id="A-1", email="ann@example.com", first_name="Ann", suppressed=True)
-    CustomerFactory(tenant=tenant, external_id="B-2", email="bob@example.com", first_name="Bob", unsubscribed=True)
-    CustomerFactory(tenant=tenant, external_id="C-3", email="cy@example.com", last_name="Annable")
-    CustomerFactory(tenant=other_tenant, external_id="A-1", email="ann@example.com")
+    CustomerFactory.create(tenant=tenant, external_id="A-1", email="ann@example.com", first_name="Ann", suppressed=True)
+    CustomerFactory.create(
+        tenant=tenant, external_id="B-2", email="bob@example.com", first_name="Bob", unsubscribed=True
+    )
+    CustomerFactory.create(tenant=tenant, external_id="C-3", email="cy@example.com", last_name="Annable")
+    CustomerFactory.create(tenant=other_tenant, external_id="A-1", email="ann@example.com")
 
     def ids(query: str) -> list[str]:
         response = viewer.get(f"{URL}?{query}")

@@ -128,7 +128,7 @@ def test_unknown_file_type_needs_a_format(editor, schema):
 
 
 def test_progress_percent_while_running(viewer, tenant):
-    job = CustomerImportFactory(tenant=tenant, status=ImportStatus.RUNNING, total_rows=200, processed_rows=50)
+    job = CustomerImportFactory.create(tenant=tenant, status=ImportStatus.RUNNING, total_rows=200, processed_rows=50)
     body = viewer.get(f"{JOBS}/{job.pk}").json()
     assert (body["processedRows"], body["totalRows"], body["percent"]) == (50, 200, 25.0)
 

@@ -170,7 +170,7 @@ def test_csv_without_required_attribute_column_fails(tenant, schema, tmp_path):
 
 
 def test_import_only_touches_its_own_tenant(tenant, other_tenant, schema, tmp_path):
-    CustomerFactory(tenant=other_tenant, external_id="shared", email="other@example.com")
+    CustomerFactory.create(tenant=other_tenant, external_id="shared", email="other@example.com")
     path = tmp_path / "c.csv"
     path.write_text("externalId,email,tier\nshared,mine@example.com,gold\n")
     job = run_file(tenant, path)

@@ -33,7 +33,7 @@ def test_viewer_reads_editor_writes_admin_deletes(viewer, editor, admin, tenant)
 
 
 def test_another_tenants_attribute_is_404(outsider, tenant):
-    attribute = CustomerAttributeFactory(tenant=tenant, name="age", type="integer")
+    attribute = CustomerAttributeFactory.create(tenant=tenant, name="age", type="integer")
     assert outsider.get(f"{URL}/{attribute.pk}").status_code == 404
     assert outsider.patch(f"{URL}/{attribute.pk}", {"label": "x"}, format="json").status_code == 404
     assert outsider.delete(f"{URL}/{attribute.pk}").status_code == 404
@@ -56,21 +56,21 @@ def test_invalid_attribute_is_400(editor, payload, field):
 
 
 def test_duplicate_name_is_400(editor, tenant):
-    CustomerAttributeFactory(tenant=tenant, name="age", type="integer")
+    CustomerAttributeFactory.create(tenant=tenant, name="age", type="integer")
     response = editor.post(URL, {"name": "age", "type": "number"}, format="json")
     assert response.status_code == 400
     assert response.json()["fields"] == {"name": ["the schema already has an attribute named 'age'"]}
 
 
 def test_rename_is_400(editor, tenant):
-    attribute = CustomerAttributeFactory(tenant=tenant, name="age", type="integer")
+    attribute = CustomerAttributeFactory.create(tenant=tenant, name="age", type="integer")
     response = editor.patch(f"{URL}/{attribute.pk}", {"name": "years"}, format="json")
     assert response.status_code == 400
 
 
 def test_type_change_of_an_attribute_used_by_segments_is_409_naming_them(editor, admin, tenant, system_actor):
-    attribute = CustomerAttributeFactory(tenant=tenant, name="age", type="integer")
-    CustomerAttributeFactory(tenant=tenant, name="tier", type="string")
+    attribute = CustomerAttributeFactory.create(tenant=tenant, name="age", type="integer")
+    CustomerAttributeFactory.create(tenant=tenant, name="tier", type="string")
     services.segment_create(
         tenant=tenant,
         actor=system_actor,
@@ -94,7 +94,7 @@ def test_type_change_of_an_attribute_used_by_segments_is_409_naming_them(editor,
 
 
 def test_type_change_of_an_unused_attribute_is_allowed(editor, tenant):
-    attribute = CustomerAttributeFactory(tenant=tenant, name="age", type="integer")
+    attribute = CustomerAttributeFactory.create(tenant=tenant, name="age", type="integer")
     response = editor.put(f"{URL}/{attribute.pk}", {"name": "age", "type": "number"}, format="json")
     assert response.status_code == 200, response.content
     assert response.json()["type"] == "number"

@@ -18,13 +18,13 @@ ADULTS = {"field": "age", "operator": "gte", "value": 18}
 
 @pytest.fixture
 def customers(tenant, other_tenant):
-    CustomerAttributeFactory(tenant=tenant, name="age", type="integer")
-    CustomerAttributeFactory(tenant=tenant, name="tier", type="string")
+    CustomerAttributeFactory.create(tenant=tenant, name="age", type="integer")
+    CustomerAttributeFactory.create(tenant=tenant, name="tier", type="string")
     made = [
-        CustomerFactory(tenant=tenant, external_id=f"c{age}", attributes={"age": age, "tier": tier})
+        CustomerFactory.create(tenant=tenant, external_id=f"c{age}", attributes={"age": age, "tier": tier})
         for age, tier in [(12, "gold"), (18, "silver"), (30, "gold"), (45, "bronze"), (70, "gold")]
     ]
-    CustomerFactory(tenant=other_tenant, external_id="other", attributes={"age": 40})
+    CustomerFactory.create(tenant=other_tenant, external_id="other", attributes={"age": 40})
     return made
 
 
@@ -99,8 +99,8 @@ def test_empty_filters_select_every_customer_of_the_tenant(editor, customers):
 
 def test_refresh_recounts_after_customers_change(editor, tenant, customers):
     segment_id = editor.post(URL, {"name": "Adults", "filters": ADULTS}, format="json").json()["id"]
-    CustomerFactory(tenant=tenant, external_id="new-adult", attributes={"age": 50})
-    CustomerFactory(tenant=tenant, external_id="new-child", attributes={"age": 5})
+    CustomerFactory.create(tenant=tenant, external_id="new-adult", attributes={"age": 50})
+    CustomerFactory.create(tenant=tenant, external_id="new-child", attributes={"age": 5})
     customers[1].delete()  # the 18-year-old
     segment = Segment.objects.get(pk=segment_id)
     assert segment.customer_count == 4  # stored until refreshed
@@ -108,7 +108,7 @@ def test_refresh_recounts_after_customers_change(editor, tenant, customers):
     response = editor.post(f"{URL}/{segment_id}/refresh")
     assert response.status_code == 200
     assert response.json()["customerCount"] == 4
-    CustomerFactory(tenant=tenant, external_id="another-adult", attributes={"age": 60})
+    CustomerFactory.create(tenant=tenant, external_id="another-adult", attributes={"age": 60})
     assert editor.post(f"{URL}/{segment_id}/refresh").json()["customerCount"] == 5
 
 
@@ -133,7 +133,7 @@ def test_delete_drops_the_view(admin, tenant, customers, system_actor):
 
 
 def test_refresh_creates_a_missing_view(editor, tenant, customers):
-    segment = SegmentFactory(tenant=tenant, filters=ADULTS)  # a row without a view
+    segment = SegmentFactory.create(tenant=tenant, filters=ADULTS)  # a row without a view
     assert not segment.has_view
     assert not selectors.segment_view_exists(segment)
     assert editor.get(f"{URL}/{segment.pk}/customers").status_code == 409
@@ -183,7 +183,7 @@ def test_sql_in_a_string_value_is_inert(editor, tenant, customers):
     response = editor.post(URL, {"name": "Hostile", "filters": {"field": "tier", "operator": "eq", "value": hostile}})
     assert response.status_code == 201, response.content
     assert response.json()["customerCount"] == 0
-    CustomerFactory(tenant=tenant, external_id="weird", attributes={"age": 1, "tier": hostile})
+    CustomerFactory.create(tenant=tenant, external_id="weird", attributes={"age": 1, "tier": hostile})
     segment_id = response.json()["id"]
     assert editor.post(f"{URL}/{segment_id}/refresh").json()["customerCount"] == 1
 

@@ -81,9 +81,11 @@ def matches(condition: dict[str, Any], customer: Customer, fields: dict[str, Fie
     if op == "neq":
         return v is None or v != lit
     if op == "not_in":
+        assert lit is not None
         return v is None or v not in lit
     if v is None:
         return False
+    assert lit is not None
     return {
         "eq": lambda: v == lit,
         "gt": lambda: v > lit,
