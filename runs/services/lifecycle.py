@@ -1,0 +1,215 @@
+"""Runs as people handle them: create (seed 000's checks), dispatch or execute inline, cancel,
+delete. Every change is audited."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+from rest_framework import exceptions
+
+from decisionflows.models import Channel, DecisionFlow
+from decisionflows.selectors import flow_runnable_version
+from kaireon.exceptions import Conflict
+from kaireon.models import Tenant
+from kaireon.services import Actor, audit_record, snapshot
+from runs import executor
+from runs.models import ChunkStatus, ExecutionMode, Run, RunChunk, RunStatus
+from runs.services.execution import run_chunk_process, run_finalize, run_plan
+from segments.models import Segment
+from segments.selectors import segment_view_exists, validated_filters
+
+logger = logging.getLogger(__name__)
+
+# The broker could not take the message: what kombu/redis raise when nothing listens.
+try:
+    from kombu.exceptions import OperationalError as BrokerError
+except ImportError:  # pragma: no cover - kombu ships with celery
+    BrokerError = OSError  # type: ignore[misc,assignment]
+
+
+def _not_found(what: str, value: str) -> exceptions.NotFound:
+    return exceptions.NotFound(f"{what} {value!r} not found.")
+
+
+# --- create --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def run_create(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    decision_flow_id: str,
+    segment_id: str | None = None,
+    filters: Mapping[str, Any] | None = None,
+    name: str = "",
+    channel_ids: Iterable[str] | None = None,
+    dispatch: bool = True,
+) -> Run:
+    """Validate as seed 000 says, snapshot the flow's published version and store a pending run;
+    planning is enqueued after commit (``dispatch=False`` leaves that to the caller)."""
+    if not decision_flow_id:
+        raise exceptions.ValidationError({"decision_flow_id": ["This field is required."]})
+    if not segment_id and filters is None:
+        raise exceptions.ValidationError({"segment_id": ["This field is required (or give ad-hoc filters)."]})
+    flow = DecisionFlow.objects.filter(tenant=tenant, pk=decision_flow_id).first()
+    if flow is None:
+        raise _not_found("Decision flow", decision_flow_id)
+    segment = None
+    if segment_id:
+        segment = Segment.objects.filter(tenant=tenant, pk=segment_id).first()
+        if segment is None:
+            raise _not_found("Segment", segment_id)
+        if not segment.has_view or not segment_view_exists(segment):
+            raise exceptions.ValidationError(
+                {"segment_id": ["Segment has no materialized view: save it with filters first."]}
+            )
+    clean_filters = None
+    if filters is not None and segment is None:
+        clean_filters = validated_filters(tenant=tenant, filters=filters)
+    version = flow_runnable_version(flow)
+    if version is None:
+        raise exceptions.ValidationError(
+            {
+                "decision_flow_id": [
+                    f"Decision flow {flow.key!r} is not runnable: it must be active with a published version."
+                ]
+            }
+        )
+    batch_channels = Channel.objects.filter(tenant=tenant).active().batch_compatible()
+    wanted = list(dict.fromkeys(channel_ids or []))
+    if wanted:
+        found = set(batch_channels.filter(pk__in=wanted).values_list("pk", flat=True))
+        missing = [c for c in wanted if c not in found]
+        if missing:
+            raise exceptions.ValidationError(
+                {"channel_ids": [f"Not active batch-compatible channels of this tenant: {', '.join(missing)}."]}
+            )
+    elif not batch_channels.exists():
+        raise exceptions.ValidationError(
+            {"non_field_errors": ["No batch-compatible channels found (delivery mode file, integration or manual)."]}
+        )
+    audience_name = segment.name if segment else "ad-hoc filter"
+    run = Run.objects.create(
+        tenant=tenant,
+        name=name or f"{flow.name} x {audience_name}",
+        decision_flow=flow,
+        flow_version=version,
+        segment=segment,
+        segment_name=audience_name,
+        filters=clean_filters,
+        channel_ids=wanted,
+        created_by=actor.actor_label if actor else "system",
+    )
+    audit_record(tenant=tenant, actor=actor, action="create", instance=run, after=snapshot(run))
+    if dispatch:
+        transaction.on_commit(lambda: run_dispatch(run_id=run.pk))
+    return run
+
+
+def run_dispatch(*, run_id: str) -> str:
+    """Hand the run to the workers; with the broker down, run it in a background thread of
+    this process instead and record that (seed 001's inline fallback). Returns the mode."""
+    from runs import tasks
+
+    try:
+        tasks.plan_run.delay(run_id)
+        return ExecutionMode.CELERY
+    except BrokerError as exc:
+        logger.warning("broker unavailable (%s): executing run %s inline", exc, run_id)
+        Run.objects.filter(pk=run_id).update(execution_mode=ExecutionMode.INLINE, updated_at=timezone.now())
+        run_execute_in_thread(run_id=run_id)
+        return ExecutionMode.INLINE
+
+
+def run_execute_in_thread(*, run_id: str) -> threading.Thread:
+    def target() -> None:
+        try:
+            run_execute_inline(run_id=run_id)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=target, name=f"run-{run_id}", daemon=True)
+    thread.start()
+    return thread
+
+
+@transaction.atomic
+def run_start_inline(*, tenant: Tenant, actor: Actor, run: Run) -> None:
+    """Seed 001's execute-inline: a pending run executes in a background thread of this
+    process (after commit). Any other status is a 409."""
+    locked = Run.objects.select_for_update().get(pk=run.pk, tenant=tenant)
+    if locked.status != RunStatus.PENDING:
+        raise Conflict(f"Run is {locked.status}; only a pending run can be executed.", current_status=locked.status)
+    Run.objects.filter(pk=run.pk).update(execution_mode=ExecutionMode.INLINE, updated_at=timezone.now())
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="execute_inline",
+        instance=locked,
+        before={"execution_mode": locked.execution_mode},
+        after={"execution_mode": ExecutionMode.INLINE},
+    )
+    transaction.on_commit(lambda: run_execute_in_thread(run_id=run.pk))
+
+
+def run_execute_inline(*, run_id: str, progress: Callable[[Run], None] | None = None) -> Run:
+    """Plan, process every chunk and finalise in this process, one chunk after another."""
+    for chunk_id in run_plan(run_id=run_id, dispatch=False):
+        run_chunk_process(chunk_id=chunk_id, worker="inline", finalize=False)
+        if progress is not None:
+            progress(Run.objects.get(pk=run_id))
+    run_finalize(run_id=run_id)
+    return Run.objects.get(pk=run_id)
+
+
+# --- cancel, delete ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def run_cancel(*, tenant: Tenant, actor: Actor, run: Run, reason: str = "") -> Run:
+    """pending/running → cancelled; chunks not yet done are not processed. 409 otherwise."""
+    locked = Run.objects.select_for_update().get(pk=run.pk, tenant=tenant)
+    if locked.status not in (RunStatus.PENDING, RunStatus.RUNNING):
+        raise Conflict(
+            f"Run is {locked.status}; only pending or running runs can be cancelled.", current_status=locked.status
+        )
+    now = timezone.now()
+    Run.objects.filter(pk=run.pk).update(status=RunStatus.CANCELLED, completed_at=now, updated_at=now)
+    RunChunk.objects.filter(run=run, status=ChunkStatus.PENDING).update(status=ChunkStatus.CANCELLED, finished_at=now)
+    # a cancelled run delivers nothing: what its done chunks wrote is not contact history
+    executor.contact_history_delete(run=run)
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="cancel",
+        instance=run,
+        before={"status": locked.status},
+        after={"status": RunStatus.CANCELLED},
+        reason=reason,
+    )
+    run.refresh_from_db()
+    return run
+
+
+@transaction.atomic
+def run_delete(*, tenant: Tenant, actor: Actor, instance: Run, reason: str = "") -> None:
+    """Remove a finished run with its chunks and recommendation rows (one DELETE by run id)."""
+    locked = Run.objects.select_for_update().get(pk=instance.pk, tenant=tenant)
+    if not locked.is_finished:
+        raise Conflict(f"Run is {locked.status}; cancel it before deleting it.", current_status=locked.status)
+    rows = executor.recommendations_delete(locked.pk)
+    audit_record(
+        tenant=tenant,
+        actor=actor,
+        action="delete",
+        instance=locked,
+        before={**snapshot(locked, exclude=["summary", "error_context"]), "recommendations": rows},
+        reason=reason,
+    )
+    locked.delete()
