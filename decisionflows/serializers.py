@@ -240,7 +240,7 @@ class RecommendedOfferSerializer(serializers.Serializer):
     channel_id = serializers.CharField()
     channel_name = serializers.CharField()
     channel_type = serializers.CharField()
-    creative_id = serializers.CharField()
+    creative_id = serializers.CharField(allow_null=True)
     creative_name = serializers.CharField()
     personalization = PersonalizationSerializer(help_text="The creative's subject and content, personalized.")
 

@@ -5,6 +5,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from decisionflows.serializers import RecommendedOfferSerializer
 from kaireon.serializers import ModelSerializer, UTCDateTimeField
 from runs.models import Run
 
@@ -137,26 +138,12 @@ class ExecuteInlineResponseSerializer(serializers.Serializer):
     run_id = serializers.CharField()
 
 
-class RecommendationSerializer(serializers.Serializer):
-    rank = serializers.IntegerField()
-    score = serializers.FloatField()
-    offer_id = serializers.CharField()
-    offer_key = serializers.CharField()
-    offer_name = serializers.CharField()
-    channel_id = serializers.CharField()
-    channel_name = serializers.CharField()
-    channel_type = serializers.CharField()
-    creative_id = serializers.CharField(allow_null=True)
-    creative_name = serializers.CharField()
-    personalization = serializers.DictField(child=serializers.CharField())
-
-
 class RunCustomerSerializer(serializers.Serializer):
     customer_id = serializers.CharField(help_text="The customer's externalId.")
     customer_ref = serializers.IntegerField(help_text="Internal id; the keyset cursor.")
     email = serializers.CharField()
     name = serializers.CharField()
-    recommendations = RecommendationSerializer(many=True)
+    recommendations = RecommendedOfferSerializer(many=True)
 
 
 class RunCustomersPageSerializer(serializers.Serializer):

@@ -14,6 +14,17 @@ from segments.models import Customer
 pytestmark = pytest.mark.django_db
 
 
+def new_run(catalogue, actor) -> Run:
+    """A pending run of the catalogue's flow over everyone, not dispatched: the test drives it."""
+    return services.run_create(
+        tenant=catalogue.tenant,
+        actor=actor,
+        decision_flow_id=catalogue.flow.pk,
+        segment_id=catalogue.everyone.pk,
+        dispatch=False,
+    )
+
+
 def finalize(run_id: str) -> Run:
     run = services.run_finalize(run_id=run_id)
     assert run is not None
@@ -48,13 +59,7 @@ def recommendations_of(run: Run) -> dict[int, list[tuple[str, str]]]:
 
 @override_settings(RUNS_CHUNK_SIZE=25)
 def test_inline_run_recommends_what_the_flow_says(catalogue, system_actor):
-    run = services.run_create(
-        tenant=catalogue.tenant,
-        actor=system_actor,
-        decision_flow_id=catalogue.flow.pk,
-        segment_id=catalogue.everyone.pk,
-        dispatch=False,
-    )
+    run = new_run(catalogue, system_actor)
     assert run.status == RunStatus.PENDING
     assert run.name == "Next Best Action x All customers"
     run = services.run_execute_inline(run_id=run.pk)
@@ -97,13 +102,7 @@ def test_inline_run_recommends_what_the_flow_says(catalogue, system_actor):
 
 
 def test_snapshot_ignores_customers_added_after_planning(catalogue, system_actor):
-    run = services.run_create(
-        tenant=catalogue.tenant,
-        actor=system_actor,
-        decision_flow_id=catalogue.flow.pk,
-        segment_id=catalogue.everyone.pk,
-        dispatch=False,
-    )
+    run = new_run(catalogue, system_actor)
     chunk_ids = services.run_plan(run_id=run.pk, dispatch=False)
     late = Customer.objects.create(tenant=catalogue.tenant, external_id="late", attributes={"age": 40, "tier": "gold"})
     for chunk_id in chunk_ids:
@@ -114,13 +113,7 @@ def test_snapshot_ignores_customers_added_after_planning(catalogue, system_actor
 
 
 def test_chunk_processed_twice_writes_its_rows_once(catalogue, system_actor):
-    run = services.run_create(
-        tenant=catalogue.tenant,
-        actor=system_actor,
-        decision_flow_id=catalogue.flow.pk,
-        segment_id=catalogue.everyone.pk,
-        dispatch=False,
-    )
+    run = new_run(catalogue, system_actor)
     [chunk_id] = services.run_plan(run_id=run.pk, dispatch=False)
     assert services.run_chunk_process(chunk_id=chunk_id, finalize=False) is True
     rows = Recommendation.objects.filter(run=run).count()
@@ -134,13 +127,7 @@ def test_chunk_processed_twice_writes_its_rows_once(catalogue, system_actor):
 
 
 def test_second_plan_is_a_no_op(catalogue, system_actor):
-    run = services.run_create(
-        tenant=catalogue.tenant,
-        actor=system_actor,
-        decision_flow_id=catalogue.flow.pk,
-        segment_id=catalogue.everyone.pk,
-        dispatch=False,
-    )
+    run = new_run(catalogue, system_actor)
     first = services.run_plan(run_id=run.pk, dispatch=False)
     assert services.run_plan(run_id=run.pk, dispatch=False) == []
     assert RunChunk.objects.filter(run=run).count() == len(first)
@@ -148,13 +135,7 @@ def test_second_plan_is_a_no_op(catalogue, system_actor):
 
 def test_cancel_stops_chunks_not_yet_done(catalogue, system_actor):
     with override_settings(RUNS_CHUNK_SIZE=20):
-        run = services.run_create(
-            tenant=catalogue.tenant,
-            actor=system_actor,
-            decision_flow_id=catalogue.flow.pk,
-            segment_id=catalogue.everyone.pk,
-            dispatch=False,
-        )
+        run = new_run(catalogue, system_actor)
         first, *rest = services.run_plan(run_id=run.pk, dispatch=False)
     services.run_chunk_process(chunk_id=first, finalize=False)
     services.run_cancel(tenant=catalogue.tenant, actor=system_actor, run=run, reason="wrong segment")
@@ -175,13 +156,7 @@ def test_cancel_stops_chunks_not_yet_done(catalogue, system_actor):
 
 def test_failed_chunk_makes_run_completed_with_errors(catalogue, system_actor):
     with override_settings(RUNS_CHUNK_SIZE=30):
-        run = services.run_create(
-            tenant=catalogue.tenant,
-            actor=system_actor,
-            decision_flow_id=catalogue.flow.pk,
-            segment_id=catalogue.everyone.pk,
-            dispatch=False,
-        )
+        run = new_run(catalogue, system_actor)
         good, bad = services.run_plan(run_id=run.pk, dispatch=False)
     services.run_chunk_process(chunk_id=good, finalize=False)
     assert services.run_chunk_fail(chunk_id=bad, error="ValueError: boom") is True
@@ -194,13 +169,7 @@ def test_failed_chunk_makes_run_completed_with_errors(catalogue, system_actor):
 
 
 def test_every_chunk_failing_fails_the_run(catalogue, system_actor):
-    run = services.run_create(
-        tenant=catalogue.tenant,
-        actor=system_actor,
-        decision_flow_id=catalogue.flow.pk,
-        segment_id=catalogue.everyone.pk,
-        dispatch=False,
-    )
+    run = new_run(catalogue, system_actor)
     [chunk_id] = services.run_plan(run_id=run.pk, dispatch=False)
     services.run_chunk_fail(chunk_id=chunk_id, error="RuntimeError: database on fire")
     run = finalize(run.pk)
@@ -222,22 +191,10 @@ def test_frequency_cap_holds_across_two_runs(catalogue, system_actor):
             "scope": "global",
         },
     )
-    first = services.run_create(
-        tenant=catalogue.tenant,
-        actor=system_actor,
-        decision_flow_id=catalogue.flow.pk,
-        segment_id=catalogue.everyone.pk,
-        dispatch=False,
-    )
+    first = new_run(catalogue, system_actor)
     first = services.run_execute_inline(run_id=first.pk)
     assert first.recommendation_count > 0
-    second = services.run_create(
-        tenant=catalogue.tenant,
-        actor=system_actor,
-        decision_flow_id=catalogue.flow.pk,
-        segment_id=catalogue.everyone.pk,
-        dispatch=False,
-    )
+    second = new_run(catalogue, system_actor)
     second = services.run_execute_inline(run_id=second.pk)
     assert second.status == RunStatus.COMPLETED
     # every customer who got two offers last time has used this week's two contacts
