@@ -223,11 +223,15 @@ def decide(context: DecisionContext, customers: pl.DataFrame, history: History |
     cap_left = channel_capacity.copy()  # (n, k) what the channel caps still allow
     free = np.ones((n, k), dtype=bool)  # (n, k) no offer on it yet (one_offer_per_channel)
     taken = np.zeros(n, dtype=np.int64)
+    kept = np.zeros((n, m), dtype=bool)
     rows_all = np.arange(n)
     out_rows, out_rank, out_offer, out_channel = [], [], [], []
     for position in range(m):
+        open_rows = taken < limit
+        if not open_rows.any():
+            break  # everyone is full: what is left is settled below, in bulk
         best = ordered[:, position]
-        alive = funnel.alive[rows_all, best]
+        alive = funnel.alive[rows_all, best] & open_rows
         if not alive.any():
             continue
         creative = context.has_creative[best]  # (n, k)
@@ -235,26 +239,36 @@ def decide(context: DecisionContext, customers: pl.DataFrame, history: History |
         room = open_ & free if one_per_channel else open_
         has_channel = room.any(axis=1)
         channel = np.argmax(room, axis=1)
-        keep = alive & has_channel & (taken < limit)
-        # why the others lost: a global cap's capacity, a channel cap's, or better offers
+        keep = alive & has_channel
+        # an open customer loses a pair only for want of a channel: a channel cap's or, with one
+        # offer per channel, better offers that took the channel
         lost = alive & ~keep
         if lost.any():
-            full = lost & (taken >= limit)
-            capped = full & (capacity < max_offers)
-            channel_capped = lost & ~full & ~open_.any(axis=1)
+            channel_capped = lost & ~open_.any(axis=1)
             first_channel = np.argmax(creative, axis=1)
-            _drop_pairs(funnel, capped, best, Reason.CONTACT_POLICY, capacity_policy)
             _drop_pairs(funnel, channel_capped, best, Reason.CONTACT_POLICY, channel_policy[rows_all, first_channel])
-            _drop_pairs(funnel, lost & ~capped & ~channel_capped, best, Reason.OUTRANKED, None)
+            _drop_pairs(funnel, lost & ~channel_capped, best, Reason.OUTRANKED, None)
         if keep.any():
             kept_rows = rows_all[keep]
             cap_left[kept_rows, channel[keep]] -= 1
             free[kept_rows, channel[keep]] = False
+            kept[kept_rows, best[keep]] = True
             taken[keep] += 1
             out_rows.append(kept_rows)
             out_rank.append(taken[keep].copy())
             out_offer.append(best[keep])
             out_channel.append(channel[keep])
+    # Pairs still alive but not kept belong to customers who were full: credited to the global
+    # cap whose capacity ran out first, else to the better offers (top-N).
+    rest = funnel.alive & ~kept
+    if rest.any():
+        by_cap = rest & (capacity < max_offers)[:, None]
+        funnel.reason[by_cap] = Reason.CONTACT_POLICY
+        funnel.detail[by_cap] = np.broadcast_to(capacity_policy[:, None], (n, m))[by_cap]
+        outranked = rest & ~by_cap
+        funnel.reason[outranked] = Reason.OUTRANKED
+        funnel.detail[outranked] = -1
+        funnel.alive &= ~rest
     funnel._settle(Reason.OUTRANKED)
 
     def cat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
