@@ -24,10 +24,12 @@ STAMP_DEV := $(VENV)/.installed-dev
 WITH_BROKER := $(if $(REDIS_URL),,$(PY) -m kaireon.embedded_redis run --fresh --)
 
 PYTEST_ARGS ?=
+# Where `make browser` notes the Chromium it downloaded with Playwright (when there is no system one).
+CHROMIUM_PATH_FILE := $(VENV)/.chromium-path
 BENCH ?= $(sort $(wildcard bench/*.py))
 HOST_URL := http://127.0.0.1:8000
 
-.PHONY: help install install-dev run web worker beat flower redis test lint format bench clean distclean
+.PHONY: help install install-dev run web worker beat flower redis browser test lint format bench clean distclean
 
 help: ## List the targets
 	@echo "Usage: make TARGET   (DATABASE_URL / REDIS_URL select PostgreSQL / Redis; default SQLite + embedded Redis)"
@@ -94,9 +96,20 @@ format: $(STAMP_DEV) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: $(STAMP_DEV) ## make lint, then the whole pytest suite (PYTEST_ARGS=... to pass options)
+browser: $(STAMP_DEV) ## Chromium for the browser tests: CHROMIUM_PATH or /usr/bin/chromium, else apt-get (as root) or a Playwright download
+	@if [ -n "$${CHROMIUM_PATH:-}" ] && [ -x "$${CHROMIUM_PATH}" ]; then echo "Chromium: $$CHROMIUM_PATH"; \
+	elif [ -x /usr/bin/chromium ]; then echo "Chromium: /usr/bin/chromium"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update && apt-get install -y --no-install-recommends chromium; \
+	else \
+		$(PY) -m playwright install chromium; \
+		$(PY) -c 'from playwright.sync_api import sync_playwright; p = sync_playwright().start(); print(p.chromium.executable_path); p.stop()' > $(CHROMIUM_PATH_FILE); \
+		echo "Chromium: $$(cat $(CHROMIUM_PATH_FILE)) (Playwright's; make test passes it as CHROMIUM_PATH)"; \
+	fi
+
+test: $(STAMP_DEV) browser ## make lint, then the whole pytest suite, browser tests included (PYTEST_ARGS=... to pass options)
 	$(MAKE) lint
-	$(WITH_BROKER) $(PY) -m pytest $(PYTEST_ARGS)
+	CHROMIUM_PATH="$${CHROMIUM_PATH:-$$(cat $(CHROMIUM_PATH_FILE) 2>/dev/null || true)}" $(WITH_BROKER) $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP_DEV) ## Run the benchmark scripts: all bench/*.py, or BENCH=bench/name.py
 	@scripts='$(strip $(BENCH))'; \

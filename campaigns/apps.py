@@ -5,3 +5,11 @@ from django.apps import AppConfig
 
 class CampaignsConfig(AppConfig):
     name = "campaigns"
+
+    def ready(self) -> None:
+        """Campaign runs hook into their Run's finish: volume constraints before the summary,
+        files and deliveries after commit (runs knows nothing of campaigns)."""
+        from campaigns import constraints, services
+        from runs import hooks
+
+        hooks.register(before=constraints.run_constraints_hook, after=services.campaign_run_after_finish)

@@ -1,5 +1,10 @@
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from campaigns import views
+
+router = SimpleRouter(trailing_slash=False)
+router.register("campaigns", views.CampaignViewSet, basename="campaign")
+
+urlpatterns = router.urls

@@ -22,4 +22,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),
     path("", include("kaireon.pages")),
+    path("", include("runs.pages")),
 ]

@@ -1,23 +1,136 @@
-"""Web pages of the kaireon app: sign in/out, the tenant switcher and the home page."""
+"""Web pages of the kaireon app: sign in/out, the tenant switcher and the dashboard.
+
+``tenant_page`` is the gate every page of every app goes through: signed in, a member of a
+tenant, and at least the role the page needs. Pages hide what the role may not do; this refuses
+it on the server (403) when someone tries anyway.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, Concatenate, ParamSpec, cast
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import redirect, render
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render, resolve_url
 from django.urls import path
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
-from kaireon.models import Membership
-from kaireon.principal import SESSION_TENANT_KEY
+from decisionflows.models import DecisionFlow, Offer
+from kaireon.models import Membership, Role
+from kaireon.principal import SESSION_TENANT_KEY, Principal
+from runs.models import FINISHED_STATUSES, RunStatus
+from runs.selectors import runs_for
+from segments.models import Customer, Segment
+
+P = ParamSpec("P")
+PageView = Callable[Concatenate[HttpRequest, Principal, P], HttpResponseBase]
+
+ACTIVE_STATUSES = (RunStatus.PENDING, RunStatus.RUNNING)
+DASHBOARD_ACTIVE_RUNS = 10
+DASHBOARD_RECENT_RUNS = 8
+# htmx stops polling an element when its request answers 286.
+STOP_POLLING = 286
+
+
+def current_principal(request: HttpRequest) -> Principal | None:
+    """The session's principal (the middleware's lazy object, evaluated), or None."""
+    principal = getattr(request, "principal", None)
+    return cast(Principal, principal) if principal else None
+
+
+def forbidden(request: HttpRequest, message: str) -> HttpResponse:
+    return render(request, "kaireon/forbidden.html", {"message": message}, status=403)
+
+
+def _sign_in_first(request: HttpRequest) -> HttpResponseBase:
+    """To the sign-in page, and back here after. A polled fragment whose session ran out would
+    otherwise swap the whole sign-in page into itself: htmx gets told to move the page instead."""
+    htmx = getattr(request, "htmx", None)
+    if htmx:
+        here = urlsplit(htmx.current_url or "/")
+        back = urlunsplit(("", "", here.path, here.query, ""))
+        return HttpResponseClientRedirect(f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': back})}")
+    return redirect_to_login(request.get_full_path())
+
+
+def tenant_page(role: str = Role.VIEWER) -> Callable[[PageView[P]], Callable[..., HttpResponseBase]]:
+    """Decorate a page view ``view(request, principal, ...)``: sign-in required, then a tenant
+    membership with at least ``role``; anything less is a 403 page, never a hidden 200."""
+
+    def decorator(view: PageView[P]) -> Callable[..., HttpResponseBase]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
+            if not request.user.is_authenticated:
+                return _sign_in_first(request)
+            principal = current_principal(request)
+            if principal is None:
+                return forbidden(request, "Your account is not a member of any tenant yet. Ask an administrator.")
+            if not principal.at_least(role):
+                return forbidden(
+                    request,
+                    f"This needs the {role} role; you are {principal.role} in {principal.tenant.name}.",
+                )
+            return view(request, principal, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+# --- dashboard -----------------------------------------------------------------------------
+
+
+def dashboard_runs(principal: Principal) -> dict[str, Any]:
+    """Runs in progress (oldest first, so the one closest to done leads) and recent outcomes."""
+    runs = runs_for(tenant=principal.tenant)
+    active = list(runs.filter(status__in=ACTIVE_STATUSES).order_by("created_at", "id")[:DASHBOARD_ACTIVE_RUNS])
+    recent = list(runs.filter(status__in=FINISHED_STATUSES).order_by("-created_at", "-id")[:DASHBOARD_RECENT_RUNS])
+    return {"active_runs": active, "recent_runs": recent, "polling": bool(active)}
+
+
+def dashboard_counts(principal: Principal) -> dict[str, int]:
+    tenant = principal.tenant
+    return {
+        "customers": Customer.objects.filter(tenant=tenant).count(),
+        "offers": Offer.objects.filter(tenant=tenant).count(),
+        "flows": DecisionFlow.objects.filter(tenant=tenant).count(),
+        "segments": Segment.objects.filter(tenant=tenant).count(),
+    }
 
 
 @login_required
+@require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "kaireon/home.html")
+    principal = current_principal(request)
+    if principal is None:
+        return render(request, "kaireon/dashboard.html", {"no_tenant": True})
+    context = {"counts": dashboard_counts(principal), **dashboard_runs(principal)}
+    return render(request, "kaireon/dashboard.html", context)
+
+
+@tenant_page()
+@require_GET
+def home_live(request: HttpRequest, principal: Principal) -> HttpResponse:
+    """The dashboard's live part, polled while a run is going; once nothing is running the
+    answer is 286, which tells htmx to stop polling."""
+    context = dashboard_runs(principal)
+    response = render(request, "kaireon/_dashboard_live.html", context)
+    if not context["polling"]:
+        response.status_code = STOP_POLLING
+    return response
+
+
+# --- tenants -------------------------------------------------------------------------------
 
 
 @login_required
@@ -38,6 +151,7 @@ def switch_tenant(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [
     path("", home, name="home"),
+    path("dashboard/live/", home_live, name="home-live"),
     path("login/", auth_views.LoginView.as_view(template_name="kaireon/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("tenant/switch/", switch_tenant, name="switch-tenant"),

@@ -20,7 +20,7 @@ from django.utils import timezone
 from rest_framework import exceptions
 
 from kaireon.services import audit_record
-from runs import executor, selectors
+from runs import executor, hooks, selectors
 from runs.models import ChunkStatus, Run, RunChunk, RunStatus
 
 logger = logging.getLogger(__name__)
@@ -275,9 +275,16 @@ def run_finalize(*, run_id: str) -> Run | None:
         else:
             status = RunStatus.COMPLETED
             error = ""
-        summary = selectors.run_summary_compute(run=run, completed_at=now)
+        # e.g. a campaign's volume constraints: they drop rows, so they go before the summary
+        extra = hooks.run_before_summary(run) if status != RunStatus.FAILED else {}
+        summary = {**selectors.run_summary_compute(run=run, completed_at=now), **extra}
         Run.objects.filter(pk=run.pk).update(
-            status=status, summary=summary, error=error, completed_at=now, updated_at=now
+            status=status,
+            summary=summary,
+            error=error,
+            recommendation_count=summary["total_recommendations"],
+            completed_at=now,
+            updated_at=now,
         )
         audit_record(
             tenant=run.tenant,
@@ -288,9 +295,11 @@ def run_finalize(*, run_id: str) -> Run | None:
             after={
                 "status": status,
                 "processed_customers": run.processed_customers,
-                "recommendations": run.recommendation_count,
+                "recommendations": summary["total_recommendations"],
             },
         )
+        # files and deliveries of a campaign run: after commit, so they see the final rows
+        transaction.on_commit(lambda: hooks.run_after_finish(run_id))
     run.refresh_from_db()
     return run
 

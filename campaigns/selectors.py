@@ -1,0 +1,92 @@
+"""Reads of campaigns: the list with its run figures (no N+1), campaign runs with the status of
+their Run, and the detail page's recent runs and latest results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Case, Count, F, Max, Prefetch, QuerySet, When
+from django.db.models.functions import Coalesce
+
+from campaigns.models import Campaign, CampaignRun, CampaignRunStatus, Delivery
+from decisionflows.models import DeliveryMode
+from kaireon.models import Tenant
+from runs.models import RunStatus
+from runs.selectors import run_customers_page
+
+RECENT_RUNS = 10
+MAX_CAMPAIGN_RUNS = 50
+
+
+def campaign_runs(*, with_summaries: bool = False) -> QuerySet[CampaignRun]:
+    """Campaign runs with ``current_status``: their Run's status while they have one (so it
+    follows the run with no hook into it), else the stored status (skipped, failed to start).
+    The runs' summaries (a few kB each) are loaded only when asked for."""
+    queryset = (
+        CampaignRun.objects.select_related("run", "file")
+        .annotate(
+            current_status=Case(
+                # failed deliveries make a finished run's campaign run completed_with_errors
+                When(status=CampaignRunStatus.COMPLETED_WITH_ERRORS, then=F("status")),
+                default=Coalesce(F("run__status"), F("status")),
+            )
+        )
+        .order_by("-run_number")
+    )
+    if not with_summaries:
+        queryset = queryset.defer("run__summary", "run__error_context")
+    return queryset
+
+
+def with_run_figures(queryset: QuerySet[Campaign]) -> QuerySet[Campaign]:
+    """Campaigns with what the list shows: flow and segment names, run count, last run time and
+    the latest campaign run (one prefetch query for the page, whatever its size)."""
+    return (
+        queryset.select_related("decision_flow", "segment")
+        .annotate(run_count=Count("campaign_runs"), last_run_at=Max("campaign_runs__created_at"))
+        .prefetch_related(Prefetch("campaign_runs", queryset=campaign_runs()[:1], to_attr="latest_runs"))
+        .order_by("-created_at", "-id")
+    )
+
+
+def campaigns_for(*, tenant: Tenant) -> QuerySet[Campaign]:
+    return with_run_figures(Campaign.objects.filter(tenant=tenant))
+
+
+def campaign_recent_runs(campaign: Campaign) -> list[CampaignRun]:
+    """The last ``RECENT_RUNS`` campaign runs with their runs (the serializer adds each run's
+    summary, names resolved, as GET /runs/{id}/results shows it)."""
+    return list(campaign_runs(with_summaries=True).filter(campaign=campaign)[:RECENT_RUNS])
+
+
+def campaign_latest_results(campaign: Campaign) -> dict[str, Any] | None:
+    """The first page of per-customer results of the newest finished run that has results;
+    further pages come from GET /api/v1/runs/{runId}/customers?cursor=nextCursor."""
+    campaign_run = (
+        campaign_runs()
+        .filter(campaign=campaign, run__status__in=[RunStatus.COMPLETED, RunStatus.COMPLETED_WITH_ERRORS])
+        .select_related("run__tenant")
+        .first()
+    )
+    if campaign_run is None or campaign_run.run is None:
+        return None
+    customers, next_cursor = run_customers_page(campaign_run.run)
+    return {
+        "run_id": campaign_run.run.pk,
+        "run_number": campaign_run.run_number,
+        "customers": customers,
+        "next_cursor": next_cursor,
+    }
+
+
+def work_queue(*, tenant: Tenant, status: str | None = None, channel_id: str | None = None) -> QuerySet[Delivery]:
+    """Manual-channel deliveries of the tenant (agents' work items), oldest first; the
+    (tenant, mode, status, channel, id) index serves it."""
+    queryset = Delivery.objects.filter(tenant=tenant, mode=DeliveryMode.MANUAL).select_related(
+        "customer", "offer", "channel", "campaign_run"
+    )
+    if status:
+        queryset = queryset.filter(status=status)
+    if channel_id:
+        queryset = queryset.filter(channel_id=channel_id)
+    return queryset.order_by("id")

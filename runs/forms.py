@@ -1,0 +1,188 @@
+"""Forms of the run pages. Validation that matters lives in ``runs.services.run_create``; the
+form checks shape (a choice was made, the filter is JSON) and shows the service's errors next to
+the field they belong to."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions as drf_exceptions
+
+from decisionflows.models import Channel, DecisionFlow
+from decisionflows.selectors import batch_channels
+from kaireon.models import Tenant
+from runs.models import RunStatus
+from segments.models import Segment
+
+AUDIENCE_SEGMENT = "segment"
+AUDIENCE_FILTER = "filter"
+
+FILTER_EXAMPLE = (
+    '{"all": [{"field": "tier", "operator": "eq", "value": "gold"}, {"field": "age", "operator": "gte", "value": 18}]}'
+)
+
+# run_create's error keys → this form's fields. Its only non-field error is "no batch-compatible
+# channels", which belongs beside the channel choice.
+SERVICE_FIELDS = {
+    "decision_flow_id": "decision_flow",
+    "segment_id": "segment",
+    "channel_ids": "channels",
+    "filters": "filters",
+    "name": "name",
+    "non_field_errors": "channels",
+}
+_NOT_FOUND_FIELDS = (("Decision flow", "decision_flow"), ("Segment", "segment"))
+_FILTER_PATH = re.compile(r"^filters\b")
+
+
+class RunCreateForm(forms.Form):
+    decision_flow = forms.ChoiceField(label="Decision flow")
+    audience = forms.ChoiceField(
+        choices=[(AUDIENCE_SEGMENT, "Saved segment"), (AUDIENCE_FILTER, "Ad-hoc filter")],
+        initial=AUDIENCE_SEGMENT,
+        widget=forms.RadioSelect,
+    )
+    segment = forms.ChoiceField(label="Segment", required=False)
+    filters = forms.CharField(label="Filter", required=False, widget=forms.Textarea)
+    channels = forms.MultipleChoiceField(label="Channels", required=False, widget=forms.CheckboxSelectMultiple)
+    name = forms.CharField(label="Run name", required=False, max_length=300)
+
+    def __init__(self, *args: Any, tenant: Tenant, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Every flow and segment is listed (the ones that cannot run are shown disabled with the
+        # reason), so a stale choice gets the service's own explanation rather than "invalid choice".
+        self.flow_options: list[DecisionFlow] = list(DecisionFlow.objects.filter(tenant=tenant).order_by("name"))
+        self.segment_options: list[Segment] = list(Segment.objects.filter(tenant=tenant).order_by("name"))
+        self.channel_options: list[Channel] = list(batch_channels(tenant=tenant).order_by("name"))
+        self.fields["decision_flow"].choices = [("", "Choose a decision flow")] + [  # type: ignore[attr-defined]
+            (f.pk, f.name) for f in self.flow_options
+        ]
+        self.fields["segment"].choices = [("", "Choose a segment")] + [  # type: ignore[attr-defined]
+            (s.pk, s.name) for s in self.segment_options
+        ]
+        self.fields["channels"].choices = [(c.pk, c.name) for c in self.channel_options]  # type: ignore[attr-defined]
+        if not self.is_bound:
+            self.initial.setdefault("channels", [c.pk for c in self.channel_options])
+            runnable = [f for f in self.flow_options if f.runnable]
+            if len(runnable) == 1:
+                self.initial.setdefault("decision_flow", runnable[0].pk)
+
+    @property
+    def audience_value(self) -> str:
+        value = self["audience"].value()
+        return AUDIENCE_FILTER if value == AUDIENCE_FILTER else AUDIENCE_SEGMENT
+
+    def selected_channels(self) -> set[str]:
+        return {str(v) for v in (self["channels"].value() or [])}
+
+    def clean_filters(self) -> dict[str, Any] | None:
+        raw = (self.cleaned_data.get("filters") or "").strip()
+        if self.cleaned_data.get("audience") != AUDIENCE_FILTER:
+            return None
+        if not raw:
+            raise forms.ValidationError("Enter a filter as a JSON object, or {} for every customer.")
+        return parse_filter(raw)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("audience") == AUDIENCE_SEGMENT and not cleaned.get("segment") and "segment" not in self.errors:
+            self.add_error("segment", "Choose the segment to run, or switch to an ad-hoc filter.")
+        return cleaned
+
+    def service_arguments(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        by_filter = data["audience"] == AUDIENCE_FILTER
+        return {
+            "decision_flow_id": data["decision_flow"],
+            "segment_id": None if by_filter else data["segment"],
+            "filters": data["filters"] if by_filter else None,
+            "name": data["name"].strip(),
+            "channel_ids": list(data["channels"]),
+        }
+
+    def add_service_error(self, exc: Exception) -> None:
+        """Put a run_create error (DRF ValidationError / NotFound, or the filter validator's
+        Django ValidationError) beside the field it is about."""
+        for field, messages in service_errors(exc).items():
+            for message in messages:
+                self.add_error(field, message)
+
+
+def parse_filter(raw: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
+    if not isinstance(value, dict):
+        raise forms.ValidationError('The filter must be a JSON object, such as {"field": …, "operator": …}.')
+    return value
+
+
+def _field_for(key: str) -> str | None:
+    if _FILTER_PATH.match(key):
+        return "filters"
+    return SERVICE_FIELDS.get(key)
+
+
+def _messages(value: Any) -> list[str]:
+    if isinstance(value, Mapping):
+        return [f"{k}: {m}" for k, v in value.items() for m in _messages(v)]
+    if isinstance(value, (list, tuple)):
+        return [m for item in value for m in _messages(item)]
+    return [str(value)]
+
+
+def service_errors(exc: Exception) -> dict[str | None, list[str]]:
+    out: dict[str | None, list[str]] = {}
+    if isinstance(exc, drf_exceptions.ValidationError) and isinstance(exc.detail, Mapping):
+        for key, value in exc.detail.items():
+            out.setdefault(_field_for(str(key)), []).extend(_messages(value))
+    elif isinstance(exc, drf_exceptions.NotFound):
+        message = str(exc.detail)
+        field = next((f for prefix, f in _NOT_FOUND_FIELDS if message.startswith(prefix)), None)
+        out.setdefault(field, []).append(message)
+    elif isinstance(exc, DjangoValidationError) and hasattr(exc, "error_dict"):
+        for key, errors in exc.error_dict.items():
+            field = _field_for(key)
+            where = key[len("filters") :].lstrip(".") if field == "filters" else ""
+            for error in errors:
+                for message in error.messages:
+                    out.setdefault(field, []).append(f"{where}: {message}" if where else message)
+    elif isinstance(exc, (drf_exceptions.APIException, DjangoValidationError)):
+        out.setdefault(None, []).extend(_messages(getattr(exc, "detail", None) or getattr(exc, "messages", [])))
+    else:
+        raise exc
+    return out
+
+
+class RunFilters:
+    """The runs list's filters, read leniently from the query string (unknown values are ignored)."""
+
+    def __init__(self, params: Mapping[str, Any]) -> None:
+        status = str(params.get("status") or "")
+        self.status = status if status in RunStatus.values else ""
+        self.flow = str(params.get("flow") or "")[:40]
+        self.segment = str(params.get("segment") or "")[:40]
+        self.q = str(params.get("q") or "").strip()[:200]
+
+    @property
+    def active(self) -> bool:
+        return bool(self.status or self.flow or self.segment or self.q)
+
+    def apply(self, queryset: Any) -> Any:
+        if self.status:
+            queryset = queryset.filter(status=self.status)
+        if self.flow:
+            queryset = queryset.filter(decision_flow_id=self.flow)
+        if self.segment == "adhoc":
+            queryset = queryset.filter(segment__isnull=True)
+        elif self.segment:
+            queryset = queryset.filter(segment_id=self.segment)
+        if self.q:
+            queryset = queryset.filter(name__icontains=self.q)
+        return queryset

@@ -1,0 +1,165 @@
+"""Bulk enrolment and bulk cancel (seed 002), and listRuns' filters."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from decisionflows import services as df
+from journeys import engine, services
+from journeys.models import ExecutionRun, RunEvent
+from kaireon.models import AuditLog
+from segments.models import Customer
+from tests.journeys.conftest import make_plan, reachable_customers
+
+
+def test_bulk_execute_counts_created_and_skipped_with_reasons(tenant, welcome):
+    reachable = reachable_customers(tenant, 10)
+    blocked = reachable[8:]
+    Customer.objects.filter(pk__in=[c.pk for c in blocked]).update(suppressed=True)
+    reachable = reachable[:8]
+    engine.execute(welcome, reachable[0])
+    engine.execute(welcome, reachable[1])
+    # reachable[2] listed twice: enrolled once
+    contacts = (
+        [c.external_id for c in reachable] + [c.external_id for c in blocked] + ["nobody", reachable[2].external_id]
+    )
+    result = engine.bulk_execute(welcome, contacts, {"source": "bulk"}, batch_size=2)
+    assert (result["created"], result["skipped"], result["errors"]) == (6, 6, 0)
+    reasons = {(d["contactId"], d["reason"]) for d in result["skippedDetails"]}
+    assert reasons == {
+        ("nobody", "unknown_contact"),
+        (reachable[0].external_id, "already_enrolled"),
+        (reachable[1].external_id, "already_enrolled"),
+        (reachable[2].external_id, "already_enrolled"),
+        (blocked[0].external_id, "suppressed"),
+        (blocked[1].external_id, "suppressed"),
+    }
+    created = ExecutionRun.objects.filter(plan=welcome, variables={"source": "bulk"})
+    assert created.count() == 6
+    assert set(created.values_list("status", flat=True)) == {"active"}
+    assert RunEvent.objects.filter(run__in=created, action="enrolled", seq=1).count() == 6
+    audit = AuditLog.objects.get(tenant=tenant, action="bulk_execute")
+    assert audit.after == {"plan_version": 1, "segment": None, "created": 6, "skipped": 6, "errors": 0}
+    for run in created:
+        assert services.run_events_verify(run=run) == []
+
+
+def test_unsubscribed_contacts_are_suppressed_when_a_policy_says_so(tenant, welcome, system_actor):
+    customer = reachable_customers(tenant, 1)[0]
+    Customer.objects.filter(pk=customer.pk).update(unsubscribed=True)
+    assert engine.bulk_execute(welcome, [customer.external_id])["created"] == 1
+    engine.bulk_cancel({"planId": welcome.pk}, "again", tenant=tenant)
+    df.contact_policy_create(
+        tenant=tenant,
+        actor=system_actor,
+        data={"name": "No unsubscribed", "policy_type": "suppression", "suppress_unsubscribed": True},
+    )
+    result = engine.bulk_execute(welcome, [customer.external_id])
+    assert result["skippedDetails"] == [{"contactId": customer.external_id, "reason": "suppressed"}]
+
+
+def test_bulk_execute_a_segment_and_dry_run(tenant, welcome, catalogue, system_actor):
+    everyone = Customer.objects.filter(tenant=tenant)
+    suppressed = everyone.filter(suppressed=True).count()
+    dry = services.run_bulk_execute(
+        tenant=tenant, actor=system_actor, plan=welcome, segment=catalogue.everyone, dry_run=True
+    )
+    assert (dry["created"], dry["skipped"], dry["dry_run"]) == (everyone.count() - suppressed, suppressed, True)
+    assert not ExecutionRun.objects.exists()
+    real = services.run_bulk_execute(tenant=tenant, actor=system_actor, plan=welcome, segment=catalogue.everyone)
+    assert real["created"] == dry["created"]
+    again = services.run_bulk_execute(tenant=tenant, actor=system_actor, plan=welcome, segment=catalogue.gold)
+    assert again["created"] == 0
+    assert {d["reason"] for d in again["skipped_details"]} <= {"already_enrolled", "suppressed"}
+
+
+def _queries(callable_) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        callable_()
+    return len(captured.captured_queries)
+
+
+def test_bulk_execute_is_set_based_whatever_the_number_of_contacts(tenant, catalogue, welcome_steps):
+    Customer.objects.bulk_create(Customer(tenant=tenant, external_id=f"bulk-{i}") for i in range(930))
+    ids = list(
+        Customer.objects.filter(tenant=tenant, external_id__startswith="bulk-").values_list("external_id", flat=True)
+    )
+    few, many = ids[:30], ids[30:]
+    small = make_plan(tenant, welcome_steps, key="small")
+    large = make_plan(tenant, welcome_steps, key="large")
+    queries_few = _queries(lambda: engine.bulk_execute(small, few, batch_size=1000))
+    queries_many = _queries(lambda: engine.bulk_execute(large, many, batch_size=1000))
+    if connection.vendor == "postgresql":
+        assert queries_many == queries_few  # COPY: a fixed number of statements, whatever the count
+    else:
+        # bulk_create: SQLite inserts ~37 runs per statement (Django's 999-parameter batches)
+        assert queries_many - queries_few <= 2 * (len(many) // 30)
+    assert ExecutionRun.objects.filter(plan=large).count() == 900
+
+
+def test_bulk_execute_checks_its_arguments(tenant, welcome, system_actor):
+    with pytest.raises(ValidationError):
+        services.run_bulk_execute(tenant=tenant, actor=system_actor, plan=welcome, contacts=["x"], batch_size=0)
+    with pytest.raises(ValidationError):
+        services.run_bulk_execute(tenant=tenant, actor=system_actor, plan=welcome)
+
+
+@pytest.fixture
+def spread(tenant, welcome, welcome_steps):
+    """Runs of two plans with different statuses and start times."""
+    other = make_plan(tenant, welcome_steps, key="other")
+    customers = reachable_customers(tenant, 6)
+    runs = [engine.execute(welcome, c) for c in customers[:4]] + [engine.execute(other, c) for c in customers[4:]]
+    base = timezone.now() - dt.timedelta(days=10)
+    for index, run in enumerate(runs):
+        ExecutionRun.objects.filter(pk=run.pk).update(started_at=base + dt.timedelta(days=index))
+    ExecutionRun.objects.filter(pk=runs[1].pk).update(status="waiting")
+    ExecutionRun.objects.filter(pk=runs[2].pk).update(status="completed")
+    return {"runs": runs, "other": other, "base": base}
+
+
+def test_list_runs_filters(tenant, welcome, spread):
+    runs, base = spread["runs"], spread["base"]
+    listed = engine.list_runs({"status": "active"}, tenant=tenant)
+    assert listed["total"] == 4
+    assert engine.list_runs({"status": ["waiting", "completed"]}, tenant=tenant)["total"] == 2
+    assert engine.list_runs({"planId": welcome.pk}, tenant=tenant)["total"] == 4
+    assert [r.pk for r in engine.list_runs({"contactId": runs[5].contact_id}, tenant=tenant)["runs"]] == [runs[5].pk]
+    after = engine.list_runs({"startedAfter": base + dt.timedelta(days=3)}, tenant=tenant)
+    assert [r.pk for r in after["runs"]] == [runs[5].pk, runs[4].pk, runs[3].pk]  # newest first
+    before = engine.list_runs({"startedBefore": base + dt.timedelta(days=1)}, tenant=tenant)
+    assert [r.pk for r in before["runs"]] == [runs[0].pk]
+    page = engine.list_runs({"limit": 2, "offset": 1}, tenant=tenant)
+    assert (page["total"], [r.pk for r in page["runs"]]) == (6, [runs[4].pk, runs[3].pk])
+    with pytest.raises(ValidationError):
+        engine.list_runs({"status": "sleeping"}, tenant=tenant)
+
+
+def test_bulk_cancel_by_filters(tenant, welcome, spread):
+    runs, other = spread["runs"], spread["other"]
+    assert engine.bulk_cancel({"planId": welcome.pk, "status": "active"}, "Plan deprecated", tenant=tenant) == 2
+    assert set(ExecutionRun.objects.filter(plan=welcome).values_list("status", flat=True)) == {
+        "cancelled",
+        "waiting",
+        "completed",
+    }
+    assert engine.bulk_cancel({"contactId": runs[4].contact_id}, "asked", tenant=tenant) == 1
+    assert engine.bulk_cancel({"status": ["waiting", "completed"]}, "tidy", tenant=tenant) == 1  # completed stays
+    assert ExecutionRun.objects.get(pk=runs[2].pk).status == "completed"
+    assert ExecutionRun.objects.get(pk=runs[5].pk).status == "active"
+    assert ExecutionRun.objects.filter(plan=other, status="active").count() == 1
+    event = RunEvent.objects.get(run=runs[0], action="cancelled")
+    assert (event.reason, event.data) == ("Plan deprecated", {"from": "active"})
+    audit = AuditLog.objects.filter(tenant=tenant, action="bulk_cancel").order_by("id")[0]
+    assert audit.reason == "Plan deprecated"
+    assert audit.after == {"cancelled": 2, "filters": {"plan_id": welcome.pk, "status": "active"}}
+    for run in runs:
+        assert services.run_events_verify(run=run) == []
+    with pytest.raises(ValidationError):
+        engine.bulk_cancel({}, "everything", tenant=tenant)
