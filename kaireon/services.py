@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import secrets
+import socket
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -257,9 +259,6 @@ def worker_roundtrip_record(*, tenant_id: str, token: str) -> None:
 
     Idempotent: the tenant row lock serialises callers, and a token already recorded is skipped.
     """
-    import os
-    import socket
-
     tenant = Tenant.objects.select_for_update(no_key=True).get(pk=tenant_id)
     if AuditLog.objects.filter(tenant=tenant, action=ROUNDTRIP_ACTION, object_id=token).exists():
         return
