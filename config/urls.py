@@ -23,4 +23,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("", include("kaireon.pages")),
     path("", include("runs.pages")),
+    path("", include("decisionflows.pages")),
+    path("", include("segments.pages")),
+    path("", include("campaigns.pages")),
+    path("", include("journeys.pages")),
 ]

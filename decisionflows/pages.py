@@ -1,0 +1,9 @@
+"""Web pages of the decisionflows app (server-rendered, htmx-enhanced); see runs/pages.py for the pattern."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+app_name = "decisionflows"
+
+urlpatterns: list[URLPattern] = []
