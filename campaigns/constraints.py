@@ -3,9 +3,9 @@
 customer id asc, rank asc) keeps a row while its offer, its channel and the run total are all
 under their caps. Never exceeded, deterministic, highest scores kept.
 
-Dropped rows are deleted with their contact history; each customer's kept ranks are renumbered
-1..k. The summary's ``constraints`` says, per configured constraint, its limit, how many
-recommendations it dropped and how many customers it left with nothing.
+Dropped rows are deleted (a run's rows are its contact history, so that goes with them); each
+customer's kept ranks are renumbered 1..k. The summary's ``constraints`` says, per configured
+constraint, its limit, how many recommendations it dropped and how many customers it left with nothing.
 
 A row blocked by several caps at once is charged to one, in the order total, offer, channel; a
 customer left with nothing is charged to the reason of their best-placed row.
@@ -26,7 +26,6 @@ import numpy as np
 import polars as pl
 from django.db import connection
 
-from decisionflows.models import ContactHistory
 from runs import executor
 from runs.models import Recommendation, Run
 
@@ -173,22 +172,6 @@ def _rewrite(run_id: str, frame: pl.DataFrame) -> None:
     executor.recommendations_write(kept)
 
 
-def _history_delete(run_id: str, dropped: pl.DataFrame) -> None:
-    """The dropped rows' contact history (written by their chunks): per (offer, channel), by
-    customer batches, so each DELETE walks the history's customer index."""
-    table = ContactHistory._meta.db_table
-    with connection.cursor() as cursor:
-        for (offer_id, channel_id), group in dropped.group_by(["offer_id", "channel_id"]):
-            customers = group.get_column("customer_id").unique().sort().to_list()
-            for batch in _batches(customers):
-                clause, params = _in_clause(batch)
-                cursor.execute(
-                    f"DELETE FROM {table} WHERE customer_id {clause} AND offer_id = %s AND channel_id = %s "  # noqa: S608
-                    "AND source = 'run' AND source_id = %s",
-                    [*params, offer_id, channel_id, run_id],
-                )
-
-
 def constraints_apply(*, run: Run, limits: Mapping[str, int]) -> dict[str, Any]:
     """Apply ``limits`` (snake_case volume constraints) to the run's rows; call inside the
     finalise transaction. Returns the summary's ``constraints`` entry (empty with no limits).
@@ -212,7 +195,6 @@ def constraints_apply(*, run: Run, limits: Mapping[str, int]) -> dict[str, Any]:
     dropped = frame.filter(~pl.col("keep"))
     if dropped.height:
         _rewrite(run.pk, frame)
-        _history_delete(run.pk, dropped)
     # customers left with nothing, charged to the reason of their best-placed row
     emptied = (
         frame.group_by("customer_id", maintain_order=True)

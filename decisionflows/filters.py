@@ -15,7 +15,7 @@ from decisionflows.models import (
     CapScope,
     Channel,
     ChannelType,
-    ContactHistory,
+    Contact,
     ContactPolicy,
     ContactSource,
     Creative,
@@ -99,7 +99,7 @@ class ContactHistoryFilter(django_filters.FilterSet):
     contactedBefore = django_filters.IsoDateTimeFilter(field_name="contacted_at", lookup_expr="lt")
 
     class Meta:
-        model = ContactHistory
+        model = Contact
         fields: list[str] = []
 
 

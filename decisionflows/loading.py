@@ -17,7 +17,7 @@ from django.db import connection
 from django.utils import timezone
 
 from decisionflows.engine import ChannelInfo, CreativeInfo, DecisionContext, History, OfferInfo, PolicyInfo
-from decisionflows.models import ActiveStatus, Channel, ContactHistory, ContactPolicy, Creative, Offer
+from decisionflows.models import ActiveStatus, Channel, Contact, ContactPolicy, Creative, Offer
 from kaireon.models import Tenant
 from segments.models import Customer, CustomerAttribute
 
@@ -277,12 +277,13 @@ def customer_frame(
 
 
 def load_history(*, tenant: Tenant, context: DecisionContext, customer_ids: np.ndarray) -> History:
-    """Contacts of these customers (sorted ids) within the policies' look-back window."""
+    """Contacts of these customers (sorted ids) within the policies' look-back window: the
+    contact history table and the runs' recommendations (``Contact``, one view over both)."""
     since = context.lookback()
     if since is None or customer_ids.size == 0:
         return History.empty()
     rows = list(
-        ContactHistory.objects.filter(
+        Contact.objects.filter(
             tenant=tenant,
             customer_id__gte=int(customer_ids[0]),
             customer_id__lte=int(customer_ids[-1]),

@@ -229,8 +229,9 @@ class ContactSource(models.TextChoices):
 
 
 class ContactHistory(models.Model):
-    """One offer sent or recommended to one customer. Bulk table (a run appends a row per
-    recommendation): bigint key, no database foreign keys and no per-column indexes, so a
+    """One offer sent to one customer outside a run (a journey send, a manual contact), or a
+    contact of a run that was since deleted; the runs' own contacts are their recommendations
+    (``Contact`` reads both). Bulk table (journeys append in batches): bigint key, no database foreign keys and no per-column indexes, so a
     million-row append costs one index; CASCADE and PROTECT still hold through the ORM."""
 
     id = models.BigAutoField(primary_key=True)
@@ -261,6 +262,38 @@ class ContactHistory(models.Model):
             # deleted. Customer ids are global, so it leads with the customer, not the tenant.
             models.Index(fields=["customer", "contacted_at"], name="contact_history_customer_time"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} ← {self.offer_id} @ {self.contacted_at:%Y-%m-%d %H:%M}"
+
+
+class Contact(models.Model):
+    """Read-only: the whole contact history, as the engine's caps and cooldowns count it and
+    the API lists it. A database view (``contact_history_all``, defined by the runs app's
+    migrations, which own half of it) over two sources:
+
+    - the ``ContactHistory`` rows: journey sends, manual contacts, and the contacts of deleted runs;
+    - the recommendations of every run that was not cancelled, contacted when the run started. A run's rows are its contact history: nothing is written twice, and cancelling
+      a run takes its contacts back with it.
+    """
+
+    id = models.CharField(primary_key=True, max_length=100)
+    tenant = models.ForeignKey(Tenant, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
+    customer = models.ForeignKey(
+        "segments.Customer", on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
+    offer = models.ForeignKey(Offer, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
+    channel = models.ForeignKey(
+        Channel, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
+    source = models.CharField(max_length=10, choices=ContactSource.choices)
+    source_id = models.CharField(max_length=64, blank=True)
+    contacted_at = models.DateTimeField()
+
+    class Meta:
+        managed = False
+        db_table = "contact_history_all"
+        ordering = ["-contacted_at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.customer_id} ← {self.offer_id} @ {self.contacted_at:%Y-%m-%d %H:%M}"

@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from decisionflows.models import (
     Channel,
-    ContactHistory,
+    Contact,
     ContactPolicy,
     Creative,
     DecisionFlow,
@@ -151,7 +151,7 @@ class ContactHistorySerializer(ModelSerializer):
     channel_id = serializers.CharField(read_only=True, allow_null=True)
 
     class Meta:
-        model = ContactHistory
+        model = Contact
         fields = ["id", "customer_id", "offer_id", "channel_id", "source", "source_id", "contacted_at"]
         read_only_fields = fields
 

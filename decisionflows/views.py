@@ -20,7 +20,7 @@ from decisionflows.filters import (
     DecisionFlowFilter,
     OfferFilter,
 )
-from decisionflows.models import Channel, ContactHistory, ContactPolicy, Creative, DecisionFlow, Offer
+from decisionflows.models import Channel, Contact, ContactPolicy, Creative, DecisionFlow, Offer
 from decisionflows.serializers import (
     ChannelSerializer,
     ContactHistorySerializer,
@@ -99,10 +99,11 @@ class ContactPolicyViewSet(TenantModelViewSet):
 
 
 class ContactHistoryViewSet(mixins.ListModelMixin, TenantViewSet):
-    """Offers sent or recommended to customers, newest first. Read-only: the engine writes it."""
+    """Offers sent or recommended to customers, newest first: journey sends, manual contacts and
+    the recommendations of runs (not cancelled). Read-only: the engine writes it."""
 
     list_key = "contactHistory"
-    queryset = ContactHistory.objects.select_related("customer").order_by("-contacted_at", "-id")
+    queryset = Contact.objects.select_related("customer").order_by("-contacted_at", "-id")
     serializer_class = ContactHistorySerializer
     filterset_class = ContactHistoryFilter
 

@@ -5,7 +5,6 @@ No state transitions here (those are services); these functions read and write d
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +15,7 @@ from django.db import connection
 
 from decisionflows.engine import DecisionContext, Decisions, decide
 from decisionflows.loading import attribute_types, build_context, customer_frame, load_history
-from decisionflows.models import ContactHistory
+from decisionflows.models import Contact, ContactHistory, ContactSource
 from kaireon.models import Tenant
 from runs.models import Recommendation, Run, RunChunk
 from segments import sql
@@ -137,35 +136,17 @@ def recommendations_write(rows: pl.DataFrame) -> None:
     _copy_in(Recommendation._meta.db_table, RECOMMENDATION_COLUMNS, rows)
 
 
-def contact_history_write(*, tenant_id: str, rows: pl.DataFrame, when: dt.datetime) -> None:
-    """The chunk's recommendations as contact history, so frequency caps and cooldowns hold
-    across runs; written with the rows, in the chunk's transaction (parallel over workers)."""
-    history = rows.select(
-        pl.lit(tenant_id).alias("tenant_id"),
-        "customer_id",
-        "offer_id",
-        "channel_id",
-        pl.lit("run").alias("source"),
-        pl.col("run_id").alias("source_id"),
-        pl.lit(str(connection.ops.adapt_datetimefield_value(when))).alias("contacted_at"),
-    )
-    _copy_in(ContactHistory._meta.db_table, HISTORY_COLUMNS, history)
-
-
-def contact_history_delete(*, run: Run) -> int:
-    """Remove what a run added to the contact history (a cancelled run contacted nobody)."""
-    deleted = 0
+def contact_history_keep(*, run: Run) -> int:
+    """Before a run's rows go: copy its contacts into the contact history table, so caps and
+    cooldowns still count them (while the run exists, its recommendations are its contacts)."""
     table = ContactHistory._meta.db_table
-    ranges = RunChunk.objects.filter(run=run, status="done").values_list("first_customer_id", "last_customer_id")
     with connection.cursor() as cursor:
-        for first, last in ranges:
-            # each chunk's customer range walks the (customer, contacted_at) index
-            cursor.execute(
-                f"DELETE FROM {table} WHERE customer_id BETWEEN %s AND %s AND source = 'run' AND source_id = %s",  # noqa: S608
-                [first, last, run.pk],
-            )
-            deleted += cursor.rowcount
-    return deleted
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(HISTORY_COLUMNS)}) "  # noqa: S608  (our tables)
+            f"SELECT {', '.join(HISTORY_COLUMNS)} FROM {Contact._meta.db_table} WHERE source = %s AND source_id = %s",
+            [ContactSource.RUN, run.pk],
+        )
+        return int(cursor.rowcount)
 
 
 def recommendations_delete(run_id: str) -> int:

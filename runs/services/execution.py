@@ -187,7 +187,6 @@ def _chunk_decide_and_write(chunk_id: int, attempt: int, *, finalize: bool) -> b
             return False
         now = timezone.now()
         executor.recommendations_write(rows)
-        executor.contact_history_write(tenant_id=run.tenant_id, rows=rows, when=now)
         RunChunk.objects.filter(pk=chunk_id).update(
             status=ChunkStatus.DONE,
             recommendation_count=rows.height,

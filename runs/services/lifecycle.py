@@ -182,8 +182,6 @@ def run_cancel(*, tenant: Tenant, actor: Actor, run: Run, reason: str = "") -> R
     now = timezone.now()
     Run.objects.filter(pk=run.pk).update(status=RunStatus.CANCELLED, completed_at=now, updated_at=now)
     RunChunk.objects.filter(run=run, status=ChunkStatus.PENDING).update(status=ChunkStatus.CANCELLED, finished_at=now)
-    # a cancelled run delivers nothing: what its done chunks wrote is not contact history
-    executor.contact_history_delete(run=run)
     audit_record(
         tenant=tenant,
         actor=actor,
@@ -203,6 +201,8 @@ def run_delete(*, tenant: Tenant, actor: Actor, instance: Run, reason: str = "")
     locked = Run.objects.select_for_update().get(pk=instance.pk, tenant=tenant)
     if not locked.is_finished:
         raise Conflict(f"Run is {locked.status}; cancel it before deleting it.", current_status=locked.status)
+    if locked.status != RunStatus.CANCELLED:
+        executor.contact_history_keep(run=locked)
     rows = executor.recommendations_delete(locked.pk)
     audit_record(
         tenant=tenant,

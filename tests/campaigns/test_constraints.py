@@ -13,7 +13,7 @@ from django.db import transaction
 
 from campaigns import constraints
 from campaigns.constraints import BY_CHANNEL, BY_OFFER, BY_TOTAL, KEPT, allocate
-from decisionflows.models import ContactHistory
+from decisionflows.models import Contact
 from runs import services as run_services
 from runs.models import Recommendation, RunStatus
 
@@ -112,7 +112,7 @@ def _rows(run_id: str) -> list[dict[str, Any]]:
 
 def _history(run_id: str) -> Counter[tuple[int, str, str]]:
     return Counter(
-        ContactHistory.objects.filter(source="run", source_id=run_id).values_list(
+        Contact.objects.filter(source="run", source_id=run_id).values_list(
             "customer_id", "offer_id", "channel_id"
         )
     )

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
-from decisionflows.models import ContactHistory
+from decisionflows.models import Contact, ContactHistory
 from kaireon.models import AuditLog
 from kaireon.principal import Principal
 from runs import services
@@ -93,7 +93,7 @@ def test_inline_run_recommends_what_the_flow_says(catalogue, system_actor):
     assert insurance["by_policy"] == [
         {"policy_id": insurance["by_policy"][0]["policy_id"], "policy_name": "No suppressed", "count": suppressed}
     ]
-    history = ContactHistory.objects.filter(source="run", source_id=run.pk)
+    history = Contact.objects.filter(source="run", source_id=run.pk)
     assert history.count() == total
     assert set(history.values_list("customer_id", "offer__key")) == {
         (customer, key) for customer, offers in expected.items() for key, _ in offers
@@ -151,7 +151,7 @@ def test_cancel_stops_chunks_not_yet_done(catalogue, system_actor):
     assert AuditLog.objects.get(object_id=run.pk, action="cancel").reason == "wrong segment"
     # the done chunk's rows stay as results, but a cancelled run contacted nobody
     assert Recommendation.objects.filter(run=run).exists()
-    assert not ContactHistory.objects.filter(source_id=run.pk).exists()
+    assert not Contact.objects.filter(source_id=run.pk).exists()
 
 
 def test_failed_chunk_makes_run_completed_with_errors(catalogue, system_actor):
@@ -201,6 +201,50 @@ def test_frequency_cap_holds_across_two_runs(catalogue, system_actor):
     assert second.recommendation_count == 0
     assert second.summary is not None
     assert second.summary["funnel"]["customers_without_offers"]["contact_policy"] == 60
+
+
+def _two_a_week(catalogue) -> None:
+    from decisionflows import services as df
+
+    df.contact_policy_create(
+        tenant=catalogue.tenant,
+        actor=Principal(tenant=catalogue.tenant, role="admin"),
+        data={
+            "name": "Two a week",
+            "policy_type": "frequency_cap",
+            "max_count": 2,
+            "period": "week",
+            "scope": "global",
+        },
+    )
+
+
+def test_a_deleted_run_leaves_its_contacts_in_the_history(catalogue, system_actor):
+    _two_a_week(catalogue)
+    first = services.run_execute_inline(run_id=new_run(catalogue, system_actor).pk)
+    contacts = set(Contact.objects.filter(source_id=first.pk).values_list("customer_id", "offer_id", "channel_id"))
+    assert len(contacts) == first.recommendation_count > 0
+    services.run_delete(tenant=catalogue.tenant, actor=system_actor, instance=first)
+    assert not Recommendation.objects.filter(run_id=first.pk).exists()
+    # the contacts moved to the history table, once each, and still count against the cap
+    kept = ContactHistory.objects.filter(source="run", source_id=first.pk)
+    assert set(kept.values_list("customer_id", "offer_id", "channel_id")) == contacts
+    assert kept.count() == len(contacts)
+    second = services.run_execute_inline(run_id=new_run(catalogue, system_actor).pk)
+    assert second.recommendation_count == 0
+
+
+def test_a_cancelled_run_contacted_nobody_and_deleting_it_keeps_nothing(catalogue, system_actor):
+    _two_a_week(catalogue)
+    run = services.run_execute_inline(run_id=new_run(catalogue, system_actor).pk)
+    assert Contact.objects.filter(source_id=run.pk).exists()
+    Run.objects.filter(pk=run.pk).update(status=RunStatus.CANCELLED)
+    assert not Contact.objects.filter(source_id=run.pk).exists()
+    services.run_delete(tenant=catalogue.tenant, actor=system_actor, instance=Run.objects.get(pk=run.pk))
+    assert not ContactHistory.objects.filter(source_id=run.pk).exists()
+    # nothing counted: the next run recommends as if the first had never been
+    second = services.run_execute_inline(run_id=new_run(catalogue, system_actor).pk)
+    assert second.recommendation_count == run.recommendation_count
 
 
 @pytest.mark.parametrize(
