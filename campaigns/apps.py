@@ -8,8 +8,13 @@ class CampaignsConfig(AppConfig):
 
     def ready(self) -> None:
         """Campaign runs hook into their Run's finish: volume constraints before the summary,
-        files and deliveries after commit (runs knows nothing of campaigns)."""
+        files and deliveries after commit, and keep the outcome when a run is deleted (runs knows
+        nothing of campaigns)."""
         from campaigns import constraints, services
         from runs import hooks
 
-        hooks.register(before=constraints.run_constraints_hook, after=services.campaign_run_after_finish)
+        hooks.register(
+            before=constraints.run_constraints_hook,
+            after=services.campaign_run_after_finish,
+            deleting=services.campaign_run_keep_outcome,
+        )

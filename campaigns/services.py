@@ -389,3 +389,14 @@ def campaign_run_after_finish(run_id: str) -> None:
         except Exception:  # noqa: BLE001  (kombu's OperationalError and friends: broker down)
             logger.warning("broker unavailable; running %s inline for %s", task.name, campaign_run_id)
             task.apply(args=(campaign_run_id,))
+
+
+def campaign_run_keep_outcome(run: Run) -> None:
+    """runs.hooks before-delete hook: a campaign run shows its Run's status while it has one;
+    when the Run is deleted, its final status stays on the campaign run (failed deliveries'
+    completed_with_errors stays as it is), with a note of why the results are gone."""
+    (
+        CampaignRun.objects.filter(run_id=run.pk)
+        .exclude(status=CampaignRunStatus.COMPLETED_WITH_ERRORS)
+        .update(status=run.status, error="Its run and results were deleted.")
+    )

@@ -17,7 +17,7 @@ from decisionflows.selectors import flow_runnable_version
 from kaireon.exceptions import Conflict
 from kaireon.models import Tenant
 from kaireon.services import Actor, audit_record, snapshot
-from runs import executor
+from runs import executor, hooks
 from runs.models import ChunkStatus, ExecutionMode, Run, RunChunk, RunStatus
 from runs.services.execution import run_chunk_process, run_finalize, run_plan
 from segments.models import Segment
@@ -203,6 +203,7 @@ def run_delete(*, tenant: Tenant, actor: Actor, instance: Run, reason: str = "")
         raise Conflict(f"Run is {locked.status}; cancel it before deleting it.", current_status=locked.status)
     if locked.status != RunStatus.CANCELLED:
         executor.contact_history_keep(run=locked)
+    hooks.run_before_delete(locked)
     rows = executor.recommendations_delete(locked.pk)
     audit_record(
         tenant=tenant,

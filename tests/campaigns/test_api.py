@@ -512,6 +512,16 @@ def test_campaign_run_status_follows_a_cancelled_run(editor, viewer, campaign, s
     assert listed[0]["status"] == "cancelled"
 
 
+def test_a_campaign_run_keeps_its_outcome_when_its_run_is_deleted(editor, viewer, admin, campaign):
+    body = ok(trigger(editor, campaign.pk), 201)
+    run_services.run_execute_inline(run_id=body["runId"])
+    assert admin.delete(f"/api/v1/runs/{body['runId']}").status_code == 204
+    listed = ok(viewer.get(f"/api/v1/campaigns/{campaign.pk}/campaign-runs"))["campaignRuns"]
+    assert listed[0]["status"] == "completed"  # not the "pending" it was created with
+    assert listed[0]["runId"] is None
+    assert CampaignRun.objects.get(pk=body["id"]).error == "Its run and results were deleted."
+
+
 def test_campaign_runs_are_newest_first_and_at_most_50(viewer, campaign):
     CampaignRun.objects.bulk_create(
         CampaignRun(tenant=campaign.tenant, campaign=campaign, run_number=n, triggered_by="api", status="failed")
