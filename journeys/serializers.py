@@ -152,6 +152,9 @@ class BulkExecuteResultSerializer(serializers.Serializer):
     skipped = serializers.IntegerField()
     # DRF's metaclass moves declared fields out of the class: "errors" does not shadow .errors.
     errors = serializers.IntegerField()  # type: ignore[assignment]
+    skipped_by_reason = serializers.DictField(
+        child=serializers.IntegerField(), help_text="How many were skipped for each reason (exact)."
+    )
     skipped_details = SkippedSerializer(many=True)
     dry_run = serializers.BooleanField()
 

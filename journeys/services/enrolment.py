@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -315,9 +316,10 @@ def run_bulk_execute(
 
     Set-based: one query for the contacts, one for those already enrolled, one for the suppressed,
     then the runs and their first events inserted ``batch_size`` at a time (COPY on PostgreSQL).
-    Returns ``{created, skipped, errors, skipped_details: [{contact_id, reason}]}`` with reasons
-    already_enrolled | suppressed | unknown_contact (details capped at
-    JOURNEYS_BULK_SKIPPED_DETAILS_MAX; the counts are exact). ``dry_run`` counts without enrolling."""
+    Returns ``{created, skipped, errors, skipped_by_reason: {reason: count},
+    skipped_details: [{contact_id, reason}]}`` with reasons already_enrolled | suppressed |
+    unknown_contact (details capped at JOURNEYS_BULK_SKIPPED_DETAILS_MAX; the counts are exact).
+    ``dry_run`` counts without enrolling."""
     if not 1 <= batch_size <= MAX_BATCH_SIZE:
         raise ValidationError({"batch_size": f"Must be from 1 to {MAX_BATCH_SIZE}."})
     if (contacts is None) == (segment is None):
@@ -383,6 +385,7 @@ def run_bulk_execute(
         "created": len(todo) if dry_run else created,
         "skipped": len(details),
         "errors": errors,
+        "skipped_by_reason": dict(Counter(d["reason"] for d in details).most_common()),
         "skipped_details": details[:limit],
         "dry_run": dry_run,
     }

@@ -77,6 +77,22 @@ def test_bulk_execute_a_segment_and_dry_run(tenant, welcome, catalogue, system_a
     again = services.run_bulk_execute(tenant=tenant, actor=system_actor, plan=welcome, segment=catalogue.gold)
     assert again["created"] == 0
     assert {d["reason"] for d in again["skipped_details"]} <= {"already_enrolled", "suppressed"}
+    assert sum(again["skipped_by_reason"].values()) == again["skipped"] > 0
+
+
+def test_skipped_counts_by_reason_are_exact_when_the_details_are_capped(
+    tenant, welcome, catalogue, system_actor, settings
+):
+    settings.JOURNEYS_BULK_SKIPPED_DETAILS_MAX = 2
+    services.run_bulk_execute(tenant=tenant, actor=system_actor, plan=welcome, segment=catalogue.everyone)
+    suppressed = Customer.objects.filter(tenant=tenant, suppressed=True).count()
+    enrolled = ExecutionRun.objects.filter(plan=welcome).count()
+    again = services.run_bulk_execute(
+        tenant=tenant, actor=system_actor, plan=welcome, segment=catalogue.everyone, dry_run=True
+    )
+    assert len(again["skipped_details"]) == 2
+    assert again["skipped_by_reason"] == {"already_enrolled": enrolled, "suppressed": suppressed}
+    assert again["skipped"] == enrolled + suppressed
 
 
 def _queries(callable_) -> int:
