@@ -231,8 +231,9 @@ class ContactSource(models.TextChoices):
 class ContactHistory(models.Model):
     """One offer sent to one customer outside a run (a journey send, a manual contact), or a
     contact of a run that was since deleted; the runs' own contacts are their recommendations
-    (``Contact`` reads both). Bulk table (journeys append in batches): bigint key, no database foreign keys and no per-column indexes, so a
-    million-row append costs one index; CASCADE and PROTECT still hold through the ORM."""
+    (``Contact`` reads both). Bulk table (journeys append in batches): bigint key, no database
+    foreign keys and no per-column indexes, so a large append costs one index; CASCADE and
+    PROTECT still hold through the ORM."""
 
     id = models.BigAutoField(primary_key=True)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False)
@@ -273,8 +274,10 @@ class Contact(models.Model):
     migrations, which own half of it) over two sources:
 
     - the ``ContactHistory`` rows: journey sends, manual contacts, and the contacts of deleted runs;
-    - the recommendations of every run that was not cancelled, contacted when the run started. A run's rows are its contact history: nothing is written twice, and cancelling
-      a run takes its contacts back with it.
+    - the recommendations of every run that was not cancelled, contacted when the run started.
+
+    A run's rows are its contact history: nothing is written twice, and cancelling a run takes
+    its contacts back with it.
     """
 
     id = models.CharField(primary_key=True, max_length=100)

@@ -47,3 +47,26 @@ def test_keyboard_reaches_the_main_navigation_with_visible_focus(live_server, te
     assert page.evaluate("document.activeElement.getAttribute('aria-current')") == "page"
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline != "none"  # focus is visible
+
+
+@pytest.mark.parametrize("width", [1440, 1280, 1024, 800])
+def test_every_section_link_can_be_clicked_at_laptop_and_tablet_widths(
+    live_server, tenant, page: Page, screenshot, width
+):
+    """Seven sections, the switcher and the role share the top bar: nothing may cover a link."""
+    other = MembershipFactory.create(tenant__name="A tenant with a rather long name", role=Role.VIEWER)
+    page.set_viewport_size({"width": width, "height": 800})
+    username = sign_in(page, live_server.url, tenant, Role.ADMIN)
+    other.user = UserFactory._meta.model.objects.get(username=username)
+    other.save()
+    page.reload()
+    links = page.locator(".mainnav .nav-link")
+    names = links.all_inner_texts()
+    assert names == ["Dashboard", "Runs", "Catalogue", "Segments", "Customers", "Campaigns", "Journeys"]
+    for name in names:
+        link = page.locator(".mainnav").get_by_role("link", name=name, exact=True)
+        link.scroll_into_view_if_needed()
+        link.click(trial=True, timeout=2_000)  # actionable: visible, stable, and receives the click
+    assert page.get_by_label("Tenant").is_visible()
+    assert page.get_by_role("button", name="Sign out").is_visible()
+    screenshot(f"navigation-{width}", full_page=False)

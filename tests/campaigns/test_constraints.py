@@ -112,9 +112,7 @@ def _rows(run_id: str) -> list[dict[str, Any]]:
 
 def _history(run_id: str) -> Counter[tuple[int, str, str]]:
     return Counter(
-        Contact.objects.filter(source="run", source_id=run_id).values_list(
-            "customer_id", "offer_id", "channel_id"
-        )
+        Contact.objects.filter(source="run", source_id=run_id).values_list("customer_id", "offer_id", "channel_id")
     )
 
 

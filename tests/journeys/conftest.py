@@ -14,6 +14,7 @@ from journeys.models import ExecutionRun, Plan, RunEvent
 from kaireon.models import Tenant
 from kaireon.principal import Principal
 from segments.models import Customer
+from tests.pages import journeys_fixtures
 from tests.runs.conftest import Catalogue, build_catalogue
 
 STEP_ACTIONS = {"send", "send_blocked", "decide", "wait", "branch", "update", "end"}
@@ -67,29 +68,8 @@ def suppressed_customers(tenant: Tenant) -> list[Customer]:
 
 @pytest.fixture
 def welcome_steps(catalogue: Catalogue) -> list[dict[str, Any]]:
-    """send → wait 2 → branch on variables.tier → (update) → end; a blocked send ends as "blocked"."""
-    return [
-        {
-            "id": "hello",
-            "type": "send",
-            "channelId": catalogue.email.pk,
-            "offerId": catalogue.offers["loan"].pk,
-            "next": "pause",
-            "onBlocked": "stopped",
-        },
-        {"id": "pause", "type": "wait", "ticks": 2, "next": "check"},
-        {
-            "id": "check",
-            "type": "branch",
-            "conditions": [
-                {"condition": {"field": "variables.tier", "operator": "eq", "value": "gold"}, "next": "vip"}
-            ],
-            "default": "done",
-        },
-        {"id": "vip", "type": "update", "set": {"vip": True}, "next": "done"},
-        {"id": "done", "type": "end", "outcome": "finished"},
-        {"id": "stopped", "type": "end", "outcome": "stopped"},
-    ]
+    """send → wait 2 → branch on variables.tier → (update) → end; a blocked send ends as "stopped"."""
+    return journeys_fixtures.welcome_steps(catalogue)
 
 
 @pytest.fixture
