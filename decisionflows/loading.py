@@ -62,6 +62,24 @@ _ATTRIBUTE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 
 
+def offer_info(offer: Offer) -> OfferInfo:
+    """The offer as the engine and the personalization tokens see it."""
+    return OfferInfo(
+        id=offer.pk,
+        key=offer.key,
+        name=offer.name,
+        category=offer.category,
+        priority=offer.priority,
+        business_value=float(offer.business_value),
+        status=offer.status,
+        start_date=offer.start_date,
+        end_date=offer.end_date,
+        tags=tuple(offer.tags or ()),
+        eligibility=offer.eligibility or {},
+        description=offer.description,
+    )
+
+
 def build_context(
     *,
     tenant: Tenant,
@@ -83,23 +101,7 @@ def build_context(
     if wanted:
         position = {channel_id: index for index, channel_id in enumerate(wanted)}
         channel_rows.sort(key=lambda c: position[c.pk])
-    offers = [
-        OfferInfo(
-            id=o.pk,
-            key=o.key,
-            name=o.name,
-            category=o.category,
-            priority=o.priority,
-            business_value=float(o.business_value),
-            status=o.status,
-            start_date=o.start_date,
-            end_date=o.end_date,
-            tags=tuple(o.tags or ()),
-            eligibility=o.eligibility or {},
-            description=o.description,
-        )
-        for o in Offer.objects.filter(tenant=tenant, status="active")
-    ]
+    offers = [offer_info(o) for o in Offer.objects.filter(tenant=tenant, status="active")]
     creatives = [
         CreativeInfo(
             id=c.pk, offer_id=c.offer_id, channel_id=c.channel_id, name=c.name, subject=c.subject, content=c.content

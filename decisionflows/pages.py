@@ -20,7 +20,6 @@ from rest_framework import exceptions as drf_exceptions
 
 from decisionflows import selectors, services
 from decisionflows.engine import offer_fields
-from decisionflows.engine.types import OfferInfo
 from decisionflows.forms import (
     ChannelForm,
     ContactPolicyForm,
@@ -29,6 +28,7 @@ from decisionflows.forms import (
     OfferForm,
     ServiceForm,
 )
+from decisionflows.loading import offer_info
 from decisionflows.models import (
     BATCH_DELIVERY_MODES,
     ActiveStatus,
@@ -201,22 +201,7 @@ def _sample_customer(request: HttpRequest, principal: Principal) -> tuple[Custom
 
 def _offer_tokens(offer: Offer) -> dict[str, Any]:
     """The offer as personalization tokens see it (the engine's own mapping)."""
-    return offer_fields(
-        OfferInfo(
-            id=offer.pk,
-            key=offer.key,
-            name=offer.name,
-            category=offer.category,
-            priority=offer.priority,
-            business_value=float(offer.business_value),
-            status=offer.status,
-            start_date=offer.start_date,
-            end_date=offer.end_date,
-            tags=tuple(offer.tags or ()),
-            eligibility=offer.eligibility or {},
-            description=offer.description,
-        )
-    )
+    return offer_fields(offer_info(offer))
 
 
 @tenant_page()

@@ -30,7 +30,7 @@ from decisionflows.engine import (
     Reason,
     decide,
 )
-from decisionflows.loading import load_history
+from decisionflows.loading import load_history, offer_info
 from decisionflows.models import ActiveStatus, Channel, ContactPolicy, Creative, Offer, OfferStatus
 from kaireon.models import Tenant
 
@@ -83,19 +83,7 @@ class TenantCatalogue:
 
     def offer_info(self, offer: Offer) -> OfferInfo:
         """The offer as the engine and personalization tokens see it."""
-        return OfferInfo(
-            id=offer.pk,
-            key=offer.key,
-            name=offer.name,
-            category=offer.category,
-            priority=offer.priority,
-            business_value=float(offer.business_value),
-            status=offer.status,
-            start_date=offer.start_date,
-            end_date=offer.end_date,
-            tags=tuple(offer.tags or ()),
-            description=offer.description,
-        )
+        return offer_info(offer)
 
 
 @dataclass(frozen=True)
