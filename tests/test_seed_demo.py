@@ -1,10 +1,13 @@
-"""``manage.py seed_demo``: the demo tenants, logins, catalogue, customers and segments."""
+"""``manage.py seed_demo``: the demo tenants, logins, catalogue, customers, segments, campaigns
+and journeys."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import json
+import zoneinfo
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -16,8 +19,12 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
 from django.test import Client
+from django.utils import timezone
 
+from campaigns.models import Campaign, CampaignRun
 from decisionflows.models import Channel, ContactPolicy, Creative, DecisionFlow, DecisionFlowVersion, Offer
+from journeys import services as journey_services
+from journeys.models import ExecutionRun, Plan, PlanVersion, RunEvent
 from kaireon.demo import customers as demo_customers
 from kaireon.models import AuditLog, Membership, Tenant
 from kaireon.services import audit_verify
@@ -286,6 +293,103 @@ def test_the_same_seed_gives_the_same_customers() -> None:
     assert _fresh_seed_hash(43) != first
 
 
+# --- campaigns and journeys ----------------------------------------------------------------
+
+
+def test_the_demo_campaigns_are_there_with_their_schedules() -> None:
+    seed()
+    tenant = bank()
+    campaigns = {c.name: c for c in Campaign.objects.filter(tenant=tenant).select_related("decision_flow", "segment")}
+    assert set(campaigns) == {"Gold card push", "Monday cross-sell"}
+
+    push = campaigns["Gold card push"]
+    assert (push.status, push.schedule_type, push.next_run_at) == ("active", "manual", None)
+    assert (push.decision_flow.key, push.segment.name) == ("credit-card-nba", "High Value Customers")
+    assert push.volume_constraints == {"max_per_offer": 500}
+    assert push.file_config is not None
+    assert (push.file_config["format"], push.file_config["destination"]) == ("csv", "download")
+    assert {"external_id", "email", "offer_name", "channel", "score"} <= set(push.file_config["columns"])
+
+    weekly = campaigns["Monday cross-sell"]
+    schedule = (
+        weekly.status,
+        weekly.schedule_type,
+        weekly.schedule_day_of_week,
+        weekly.schedule_time,
+        weekly.schedule_timezone,
+    )
+    assert schedule == ("active", "weekly", 1, "09:00", "Europe/London")
+    assert (weekly.decision_flow.key, weekly.segment.name) == ("cross-sell", "Young Professionals")
+    assert weekly.file_config is not None
+    assert weekly.file_config["format"] == "json"
+    # the next Monday 09:00 in London, within the coming week
+    assert weekly.next_run_at is not None
+    now = timezone.now()
+    assert now < weekly.next_run_at <= now + dt.timedelta(days=7)
+    local = weekly.next_run_at.astimezone(zoneinfo.ZoneInfo("Europe/London"))
+    assert (local.isoweekday(), local.hour, local.minute) == (1, 9, 0)
+    assert not CampaignRun.objects.exists()  # seeding fires nothing
+
+    retail = Campaign.objects.select_related("decision_flow", "segment").get(tenant__slug="demo-retail")
+    assert (retail.name, retail.schedule_type, retail.next_run_at) == ("VIP sale preview", "manual", None)
+    assert (retail.decision_flow.key, retail.segment.name) == ("retail-nba", "Gold Members")
+
+    client = Client()
+    assert client.login(username="demo-viewer", password=PASSWORD)
+    listed = {c["name"]: c for c in client.get("/api/v1/campaigns").json()["campaigns"]}
+    assert set(listed) == {"Gold card push", "Monday cross-sell"}
+    assert listed["Gold card push"]["volumeConstraints"] == {"maxPerOffer": 500}
+    assert listed["Monday cross-sell"]["scheduleDayOfWeek"] == 1
+
+
+def _advance(ticks: int) -> None:
+    """Move the journey clock, processing each tick's due runs here (no worker)."""
+    for _ in range(ticks):
+        tick, _ = journey_services.journeys_tick(dispatch=False)
+        journey_services.journeys_drain(tick=tick)
+
+
+def test_the_welcome_journey_is_published_with_the_first_customers_enrolled() -> None:
+    output = seed()
+    tenant = bank()
+    plan = Plan.objects.get(tenant=tenant)
+    assert (plan.key, plan.name, plan.status, plan.published_version) == (
+        "welcome-series",
+        "Welcome series",
+        "active",
+        1,
+    )
+    version = PlanVersion.objects.get(plan=plan)
+    assert version.published_at is not None
+    assert [step["type"] for step in version.steps] == ["send", "wait", "branch", "send", "end", "end"]
+    steps = {step["id"]: step for step in version.steps}
+    email = Channel.objects.get(tenant=tenant, name="Email")
+    offers = dict(Offer.objects.filter(tenant=tenant).values_list("key", "id"))
+    assert (steps["welcome"]["channelId"], steps["welcome"]["offerId"]) == (email.pk, offers["cashback-card"])
+    assert (steps["upgrade"]["channelId"], steps["upgrade"]["offerId"]) == (email.pk, offers["platinum-card"])
+    assert steps["pause"]["ticks"] == 3
+    assert steps["tier"]["conditions"][0]["condition"]["field"] == "customer.tier"
+
+    # the first 200 customers, less those who may not be contacted
+    first = list(Customer.objects.filter(tenant=tenant).order_by("id")[:200])
+    reachable = {c.pk for c in first if not c.suppressed and not c.unsubscribed}
+    assert 150 < len(reachable) < 200
+    runs = ExecutionRun.objects.filter(plan=plan)
+    assert sorted(runs.values_list("customer_id", flat=True)) == sorted(reachable)
+    assert set(runs.values_list("status", flat=True)) == {"active"}
+    assert RunEvent.objects.filter(run__plan=plan, action="enrolled").count() == len(reachable)
+    assert f"journeys 1, journey runs {len(reachable)}" in output
+
+    # the plan works: everyone gets the first email, gold and platinum customers the second
+    _advance(5)
+    assert set(runs.values_list("status", flat=True)) == {"completed"}
+    sent = RunEvent.objects.filter(run__plan=plan, step="upgrade", action="send")
+    upgraded = set(sent.values_list("run__customer_id", flat=True))
+    expected = {c.pk for c in first if c.pk in reachable and c.attributes.get("tier") in ("gold", "platinum")}
+    assert upgraded == expected
+    assert expected
+
+
 # --- idempotence ---------------------------------------------------------------------------
 
 
@@ -304,8 +408,26 @@ def test_a_second_call_changes_nothing() -> None:
     assert customers_hash(bank()) == fingerprint
     assert "created:          nothing" in output
     assert "already loaded" in output
+    assert "campaigns 3, journeys 1, journey runs " in output
     for tenant in Tenant.objects.all():
         assert audit_verify(tenant=tenant) == []
+
+
+def test_a_second_call_does_not_enrol_the_journey_again_once_its_runs_are_over() -> None:
+    seed()
+    plan = Plan.objects.get(tenant=bank())
+    enrolled = ExecutionRun.objects.filter(plan=plan).count()
+    _advance(5)
+    assert set(ExecutionRun.objects.filter(plan=plan).values_list("status", flat=True)) == {"completed"}
+    counts = row_counts()
+
+    output = seed()
+
+    assert row_counts() == counts
+    assert ExecutionRun.objects.filter(plan=plan).count() == enrolled
+    assert Plan.objects.count() == 1
+    assert Campaign.objects.count() == 3
+    assert "created:          nothing" in output
 
 
 def test_a_larger_count_adds_only_the_missing_customers_and_recounts_segments() -> None:

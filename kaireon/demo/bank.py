@@ -1,5 +1,6 @@
 """The demo bank (``demo``, Kaireon Demo Bank): six channels covering every delivery mode,
-fifteen offers, four contact policies, the flows credit-card-nba and cross-sell, five segments."""
+fifteen offers, four contact policies, the flows credit-card-nba and cross-sell, five segments,
+two campaigns (one triggered by hand, one weekly) and the published journey "Welcome series"."""
 
 from __future__ import annotations
 
@@ -411,6 +412,88 @@ BANK_SEGMENTS: tuple[dict[str, Any], ...] = (
     },
 )
 
+GOLD_CARD_PUSH = "Gold card push"
+MONDAY_CROSS_SELL = "Monday cross-sell"
+
+BANK_CAMPAIGNS: tuple[dict[str, Any], ...] = (
+    {
+        "name": GOLD_CARD_PUSH,
+        "description": "Card and loan offers for high-value customers, run by hand; a CSV file to download.",
+        "status": "active",
+        "flow": CREDIT_CARD_NBA,
+        "segment": HIGH_VALUE,
+        "schedule_type": "manual",
+        "volume_constraints": {"max_per_offer": 500},
+        "file_config": {
+            "format": "csv",
+            "columns": ["external_id", "email", "first_name", "last_name", "offer_name", "channel", "score"],
+            "include_personalization": False,
+            "destination": "download",
+        },
+    },
+    {
+        "name": MONDAY_CROSS_SELL,
+        "description": "Every Monday at 09:00 London time: up to three offers for young professionals.",
+        "status": "active",
+        "flow": "cross-sell",
+        "segment": "Young Professionals",
+        "schedule_type": "weekly",
+        "schedule_day_of_week": 1,  # 0 = Sunday
+        "schedule_time": "09:00",
+        "schedule_timezone": "Europe/London",
+        "file_config": {
+            "format": "json",
+            "columns": ["customer_id", "external_id", "offer_key", "offer_name", "channel", "rank", "score"],
+            "include_personalization": False,
+            "destination": "download",
+        },
+    },
+)
+
+WELCOME_SERIES = "welcome-series"
+WELCOME_ENROLMENT = 200
+
+BANK_JOURNEYS: tuple[dict[str, Any], ...] = (
+    {
+        "key": WELCOME_SERIES,
+        "name": "Welcome series",
+        "description": (
+            "A cashback card email, three ticks' pause, then the Platinum card for gold and platinum customers."
+        ),
+        "enrol": WELCOME_ENROLMENT,
+        "steps": [
+            {
+                "id": "welcome",
+                "name": "Cashback card email",
+                "type": "send",
+                "channel": "Email",
+                "offer": "cashback-card",
+                "next": "pause",
+                "onBlocked": "blocked",
+            },
+            {"id": "pause", "name": "Wait three ticks", "type": "wait", "ticks": 3, "next": "tier"},
+            {
+                "id": "tier",
+                "name": "Gold or platinum?",
+                "type": "branch",
+                "conditions": [{"condition": when("customer.tier", "in", ["gold", "platinum"]), "next": "upgrade"}],
+                "default": "done",
+            },
+            {
+                "id": "upgrade",
+                "name": "Platinum card email",
+                "type": "send",
+                "channel": "Email",
+                "offer": "platinum-card",
+                "next": "done",
+                "onBlocked": "done",
+            },
+            {"id": "done", "name": "Done", "type": "end", "outcome": "completed"},
+            {"id": "blocked", "name": "Not contacted", "type": "end", "outcome": "blocked"},
+        ],
+    },
+)
+
 BANK = TenantSpec(
     slug="demo",
     name="Kaireon Demo Bank",
@@ -421,4 +504,6 @@ BANK = TenantSpec(
     flows=BANK_FLOWS,
     segments=BANK_SEGMENTS,
     customer_prefix="cust",
+    campaigns=BANK_CAMPAIGNS,
+    journeys=BANK_JOURNEYS,
 )

@@ -1,6 +1,6 @@
 """The shapes of the demo content (``kaireon.demo.bank``, ``kaireon.demo.retail``): a tenant's
-channels, offers and their creatives, contact policies, decision flows and segments, as plain
-data that ``kaireon.demo.seed`` writes through the services.
+channels, offers and their creatives, contact policies, decision flows, segments, campaigns and
+journeys, as plain data that ``kaireon.demo.seed`` writes through the services.
 
 Conditions name customer fields with the ``customer.`` prefix in offers and flows (the rule
 language's names there) and without it in segments, as the API's users write them.
@@ -76,6 +76,12 @@ class TenantSpec:
     customer_prefix: str
     retail: bool = False
     customers: int | None = None  # a fixed count; None: the command's --customers
+    # campaign_create's data, with "flow" (a flow key) and "segment" (a segment name) for the ids
+    campaigns: tuple[dict[str, Any], ...] = ()
+    # plan_create's data (key, name, description, steps) plus "enrol": how many customers, the
+    # first by id, are enrolled when the plan is created. A send step names its "channel" (by
+    # name) and "offer" (by key) instead of channelId and offerId.
+    journeys: tuple[dict[str, Any], ...] = ()
 
 
 # --- creatives -----------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""The demo retailer (``demo-retail``, Kaireon Demo Retail): a small catalogue, so that the
-tenant switcher has somewhere to go."""
+"""The demo retailer (``demo-retail``, Kaireon Demo Retail): a small catalogue and one campaign,
+so that the tenant switcher has somewhere to go."""
 
 from __future__ import annotations
 
@@ -105,4 +105,15 @@ RETAIL = TenantSpec(
     customer_prefix="shopper",
     retail=True,
     customers=200,
+    campaigns=(
+        {
+            "name": "VIP sale preview",
+            "description": "The next best offer for gold members, run by hand before each sale.",
+            "status": "active",
+            "flow": "retail-nba",
+            "segment": "Gold Members",
+            "schedule_type": "manual",
+            "file_config": {"format": "csv", "columns": ["external_id", "email", "offer_name", "channel", "score"]},
+        },
+    ),
 )

@@ -1,10 +1,13 @@
-"""Load the demo tenants: users, catalogue, customers, segments and, on request, one run.
+"""Load the demo tenants: users, catalogue, customers, segments, campaigns, journeys and, on
+request, one run.
 
 Everything tenant-owned goes through the services, so it is validated and audited, except the
 customers, which are written in bulk (``kaireon.demo.customers``) under one audit entry.
 Idempotent by get-or-create: each object is looked up by its natural key (username, slug,
 attribute or channel name, offer key...) and created only when missing; what exists is left as
-it is, even if someone edited it, so a second call writes nothing and audits nothing.
+it is, even if someone edited it, so a second call writes nothing and audits nothing. A journey
+is published and its first customers enrolled in the same transaction as its creation, and only
+then: the runs of a journey already there are left to carry on (or to have been cancelled).
 """
 
 from __future__ import annotations
@@ -21,8 +24,12 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
+from campaigns.models import Campaign
+from campaigns.services import campaign_create
 from decisionflows import services as df
 from decisionflows.models import Channel, ContactPolicy, Creative, DecisionFlow, FlowStatus, Offer
+from journeys import services as journey_services
+from journeys.models import ExecutionRun, Plan
 from kaireon.demo import customers as demo_customers
 from kaireon.demo.bank import BANK, CREDIT_CARD_NBA, HIGH_VALUE
 from kaireon.demo.catalogue import TenantSpec, creative_texts
@@ -74,12 +81,12 @@ class DemoReport:
     run: Run | None = None
     seconds: float = 0.0
 
-    def count(self, kind: str, *, created: bool) -> None:
+    def count(self, kind: str, *, created: bool, number: int = 1) -> None:
         tally = self.tallies.setdefault(kind, Tally())
         if created:
-            tally.created += 1
+            tally.created += number
         else:
-            tally.present += 1
+            tally.present += number
 
     def lines(self) -> list[str]:
         created = [f"{kind} {t.created}" for kind, t in self.tallies.items() if t.created]
@@ -104,6 +111,8 @@ class _Loaded:
     tenant: Tenant
     flows: dict[str, DecisionFlow]
     segments: dict[str, Segment]
+    campaigns: dict[str, Campaign]
+    journeys: dict[str, Plan]
 
 
 class _Seeder:
@@ -176,14 +185,18 @@ class _Seeder:
                     )
             self.schema(tenant, spec)
             channels = self.channels(tenant, spec)
-            self.offers(tenant, spec, channels)
+            offers = self.offers(tenant, spec, channels)
             policies = self.policies(tenant, spec, channels)
             loaded_flows = self.flows(tenant, spec, policies)
         with self.timed("customers"):
             written = self.customers(tenant, spec, count=count, seed=seed)
         with self.timed("segments"), transaction.atomic():
             loaded_segments = self.segments(tenant, spec, recount=written > 0)
-        return _Loaded(tenant, loaded_flows, loaded_segments)
+        with self.timed("campaigns"), transaction.atomic():
+            loaded_campaigns = self.campaigns(tenant, spec, loaded_flows, loaded_segments)
+        with self.timed("journeys"):
+            loaded_journeys = self.journeys(tenant, spec, channels, offers)
+        return _Loaded(tenant, loaded_flows, loaded_segments, loaded_campaigns, loaded_journeys)
 
     def schema(self, tenant: Tenant, spec: TenantSpec) -> None:
         for name, type_, label in spec.schema:
@@ -318,6 +331,73 @@ class _Seeder:
                 data=copy.deepcopy(data),
             )
         return found
+
+    def campaigns(
+        self, tenant: Tenant, spec: TenantSpec, flows: dict[str, DecisionFlow], segments: dict[str, Segment]
+    ) -> dict[str, Campaign]:
+        found: dict[str, Campaign] = {}
+        for campaign_spec in spec.campaigns:
+            data = copy.deepcopy({k: v for k, v in campaign_spec.items() if k not in ("flow", "segment")})
+            data["decision_flow_id"] = flows[campaign_spec["flow"]].pk
+            data["segment_id"] = segments[campaign_spec["segment"]].pk
+            found[data["name"]] = self.ensure(
+                "campaigns",
+                Campaign.objects.filter(tenant=tenant, name=data["name"]).first(),
+                campaign_create,
+                tenant=tenant,
+                actor=None,
+                data=data,
+            )
+        return found
+
+    def journeys(
+        self, tenant: Tenant, spec: TenantSpec, channels: dict[str, Channel], offers: dict[str, Offer]
+    ) -> dict[str, Plan]:
+        found: dict[str, Plan] = {}
+        for journey_spec in spec.journeys:
+            plan = Plan.objects.filter(tenant=tenant, key=journey_spec["key"]).first()
+            found[journey_spec["key"]] = self.ensure(
+                "journeys",
+                plan,
+                self._journey_create,
+                tenant=tenant,
+                journey_spec=journey_spec,
+                channels=channels,
+                offers=offers,
+            )
+            if plan is not None:
+                runs = ExecutionRun.objects.filter(plan=plan).count()
+                self.report.count("journey runs", created=False, number=runs)
+        return found
+
+    @transaction.atomic
+    def _journey_create(
+        self,
+        *,
+        tenant: Tenant,
+        journey_spec: dict[str, Any],
+        channels: dict[str, Channel],
+        offers: dict[str, Offer],
+    ) -> Plan:
+        """Create, publish and enrol the first ``enrol`` customers (suppressed ones are skipped)."""
+        data = copy.deepcopy({k: v for k, v in journey_spec.items() if k != "enrol"})
+        for step in data["steps"]:
+            if "channel" in step:
+                step["channelId"] = channels[step.pop("channel")].pk
+            if "offer" in step:
+                step["offerId"] = offers[step.pop("offer")].pk
+        plan = journey_services.plan_create(tenant=tenant, actor=None, data=data)
+        journey_services.plan_publish(tenant=tenant, actor=None, plan=plan)
+        first = Customer.objects.filter(tenant=tenant).only("id", "tenant_id", "external_id").order_by("id")
+        result = journey_services.run_bulk_execute(
+            tenant=tenant,
+            actor=None,
+            plan=plan,
+            contacts=list(first[: journey_spec.get("enrol", 0)]),
+            batch_size=1_000,
+        )
+        self.report.count("journey runs", created=True, number=result["created"])
+        return plan
 
     # --- the optional run ------------------------------------------------------------------
 

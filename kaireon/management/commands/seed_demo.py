@@ -12,7 +12,8 @@ from kaireon.demo import DEFAULT_CUSTOMERS, DEFAULT_SEED, PASSWORD, USERS, demo_
 class Command(BaseCommand):
     help = (
         "Load the demo tenants (Kaireon Demo Bank and Kaireon Demo Retail), their catalogue, "
-        "synthetic customers and segments, and the demo logins. Creates only what is missing."
+        "synthetic customers, segments, campaigns, a journey with enrolled customers, and the demo "
+        "logins. Creates only what is missing."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
