@@ -14,12 +14,12 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.functional import cached_property
-from rest_framework import exceptions as drf_exceptions
 
 from campaigns import config
 from campaigns.models import DAY_OF_MONTH_CHOICES, Campaign, CampaignStatus, DeliveryStatus, ScheduleType
 from decisionflows.models import Channel, DecisionFlow
 from decisionflows.selectors import batch_channels
+from kaireon.forms import ServiceErrorsMixin
 from kaireon.models import Tenant
 from segments.models import Segment
 
@@ -56,20 +56,6 @@ FILE_FIELDS = {
     "destination": "file_destination",
     "s3_path": "file_s3_path",
 }
-# campaign_create / campaign_update error keys → this form's fields (the rest keep their name,
-# or are shown above the form when the form has no such field).
-SERVICE_FIELDS: dict[str, str] = {
-    "decision_flow_id": "decision_flow",
-    "decision_flow": "decision_flow",
-    "segment_id": "segment",
-    "segment": "segment",
-    "channel_ids": "channels",
-    "volume_constraints": "max_total_per_run",
-    "file_config": "file_enabled",
-    **{f"volume_constraints.{key}": key for key in VOLUME_FIELDS},
-    **{f"file_config.{key}": field for key, field in FILE_FIELDS.items()},
-}
-_NOT_FOUND_FIELDS = (("Decision flow", "decision_flow"), ("Segment", "segment"))
 
 
 @cache
@@ -89,8 +75,21 @@ def _optional(value: Any) -> Any:
     return None if value in ("", None) else value
 
 
-class CampaignForm(forms.Form):
+class CampaignForm(ServiceErrorsMixin, forms.Form):
     """Create and edit: every field of seed 001, flattened for HTML."""
+
+    # campaign_create / campaign_update error keys → this form's fields (the rest keep their name,
+    # or are shown above the form when the form has no such field).
+    SERVICE_FIELDS = {
+        "decision_flow_id": "decision_flow",
+        "segment_id": "segment",
+        "channel_ids": "channels",
+        "volume_constraints": "max_total_per_run",
+        "file_config": "file_enabled",
+        **{f"volume_constraints.{key}": key for key in VOLUME_FIELDS},
+        **{f"file_config.{key}": field for key, field in FILE_FIELDS.items()},
+    }
+    NOT_FOUND_FIELDS = (("Decision flow", "decision_flow"), ("Segment", "segment"))
 
     name = forms.CharField(label="Campaign name", required=False, max_length=300)
     description = forms.CharField(label="Description", required=False, widget=forms.Textarea)
@@ -243,12 +242,9 @@ class CampaignForm(forms.Form):
             file_config["s3_path"] = data["file_s3_path"].strip()
         return file_config
 
-    def add_service_error(self, exc: Exception) -> None:
-        """Put a campaign_create / campaign_update error beside the field it is about."""
-        for field, messages in service_errors(exc).items():
-            target = field if field in self.fields else None
-            for message in messages:
-                self.add_error(target, message)
+    @classmethod
+    def error_message(cls, message: str) -> str:
+        return _plain(message)  # the service speaks the API's names
 
 
 def _day_of_week(value: Any) -> int | None:
@@ -331,44 +327,8 @@ def _plain(message: str) -> str:
     return message.replace("scheduleType", "the schedule")
 
 
-# --- service errors -------------------------------------------------------------------------
-
-
-def _messages(value: Any) -> list[str]:
-    if isinstance(value, Mapping):
-        return [f"{k}: {m}" for k, v in value.items() for m in _messages(v)]
-    if isinstance(value, (list, tuple)):
-        return [m for item in value for m in _messages(item)]
-    return [str(value)]
-
-
-def service_errors(exc: Exception) -> dict[str | None, list[str]]:
-    """A service error (Django or DRF ValidationError, DRF NotFound) as {form field: messages};
-    None collects what belongs to no field."""
-    out: dict[str | None, list[str]] = {}
-    if isinstance(exc, DjangoValidationError) and hasattr(exc, "error_dict"):
-        for key, errors in exc.error_dict.items():
-            field = None if key == "__all__" else SERVICE_FIELDS.get(key, key)
-            for error in errors:
-                out.setdefault(field, []).extend(_plain(m) for m in error.messages)
-    elif isinstance(exc, drf_exceptions.ValidationError) and isinstance(exc.detail, Mapping):
-        for key, value in exc.detail.items():
-            field = None if key == "non_field_errors" else SERVICE_FIELDS.get(str(key), str(key))
-            out.setdefault(field, []).extend(_plain(m) for m in _messages(value))
-    elif isinstance(exc, drf_exceptions.NotFound):
-        message = str(exc.detail)
-        field = next((f for prefix, f in _NOT_FOUND_FIELDS if message.startswith(prefix)), None)
-        out.setdefault(field, []).append(message)
-    elif isinstance(exc, (drf_exceptions.APIException, DjangoValidationError)):
-        out.setdefault(None, []).extend(_messages(getattr(exc, "detail", None) or getattr(exc, "messages", [])))
-    else:
-        raise exc
-    return out
-
-
-def error_text(exc: Exception) -> str:
-    """One sentence for a flash message (trigger, status changes)."""
-    return " ".join(m for messages in service_errors(exc).values() for m in messages)
+# flash messages (trigger, status changes): a service error in one sentence
+error_text = CampaignForm.error_text
 
 
 # --- list and work-queue filters --------------------------------------------------------------

@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError as DjangoValidationError
 from djangorestframework_camel_case.settings import api_settings as camel_settings
 from djangorestframework_camel_case.util import camelize, underscoreize
-from rest_framework import exceptions as drf_exceptions
 
 from decisionflows.models import (
     ActiveStatus,
@@ -32,6 +29,7 @@ from decisionflows.models import (
 )
 from decisionflows.pipeline import DEFAULT_WEIGHTS
 from kaireon.exceptions import camel
+from kaireon.forms import ServiceErrorsMixin
 from kaireon.models import Tenant
 from kaireon.templatetags.kaireon_ui import CHANNEL_TYPES
 
@@ -83,72 +81,12 @@ def pipeline_to_text(pipeline: list[dict[str, Any]] | None) -> str:
     return as_json(camelize(pipeline or [], **camel_settings.JSON_UNDERSCOREIZE))
 
 
-def _messages(value: Any) -> list[str]:
-    if isinstance(value, Mapping):
-        return [f"{k}: {m}" for k, v in value.items() for m in _messages(v)]
-    if isinstance(value, (list, tuple)):
-        return [m for item in value for m in _messages(item)]
-    return [str(value)]
-
-
-def _where(field: str, rest: str) -> str:
-    """The part of an error path below the form field, as people read it: for pipelines
-    "Node 3 (score), weights"; elsewhere the camelCase path ("webhookUrl", "all[0].value")."""
-    if field == "pipeline":
-        match = _NODE_PATH.match(rest)
-        if match:
-            index, node_type, tail = match.groups()
-            label = f"Node {int(index) + 1}" + (f" ({node_type})" if node_type else "")
-            return f"{label}, {camel(tail)}" if tail else label
-    return camel(rest.lstrip("."))
-
-
-class ServiceForm(forms.Form):
+class ServiceForm(ServiceErrorsMixin, forms.Form):
     """A form whose data goes to a service; the service's errors are mapped to the fields."""
-
-    # service error keys that name a field differently (``channel_id`` → ``channel``)
-    ALIASES: ClassVar[dict[str, str]] = {}
-    # where an error of no particular field goes (None: the form's own errors)
-    NON_FIELD: ClassVar[str | None] = None
-
-    def _field_for(self, key: str) -> tuple[str | None, str]:
-        if key in self.ALIASES:
-            return self.ALIASES[key], ""
-        for name in sorted(self.fields, key=len, reverse=True):
-            if key == name:
-                return name, ""
-            if key.startswith((f"{name}.", f"{name}[")):
-                return name, _where(name, key[len(name) :])
-        return self.NON_FIELD, ""
-
-    def service_errors(self, exc: Exception) -> dict[str | None, list[str]]:
-        out: dict[str | None, list[str]] = {}
-        if isinstance(exc, DjangoValidationError) and hasattr(exc, "error_dict"):
-            for key, errors in exc.error_dict.items():
-                field, where = self._field_for(str(key))
-                for error in errors:
-                    for message in error.messages:
-                        out.setdefault(field, []).append(f"{where}: {message}" if where else message)
-        elif isinstance(exc, drf_exceptions.ValidationError) and isinstance(exc.detail, Mapping):
-            for key, value in exc.detail.items():
-                field, where = self._field_for(str(key))
-                out.setdefault(field, []).extend(f"{where}: {m}" if where else m for m in _messages(value))
-        elif isinstance(exc, DjangoValidationError):
-            out.setdefault(self.NON_FIELD, []).extend(exc.messages)
-        elif isinstance(exc, drf_exceptions.APIException):
-            out.setdefault(self.NON_FIELD, []).extend(_messages(exc.detail))
-        else:
-            raise exc
-        return out
 
     def service_data(self) -> dict[str, Any]:
         """The cleaned data as the service takes it."""
         return dict(self.cleaned_data)
-
-    def add_service_error(self, exc: Exception) -> None:
-        for field, messages in self.service_errors(exc).items():
-            for message in messages:
-                self.add_error(field, message)
 
 
 def _prose(rows: int = 3) -> forms.Textarea:
@@ -238,7 +176,7 @@ class OfferForm(ServiceForm):
 
 
 class CreativeForm(ServiceForm):
-    ALIASES: ClassVar[dict[str, str]] = {"channel_id": "channel"}
+    SERVICE_FIELDS = {"channel_id": "channel"}
 
     channel = forms.ModelChoiceField(queryset=Channel.objects.none(), empty_label="Choose a channel")
     name = forms.CharField(max_length=200, help_text="Unique per offer and channel, e.g. “Spring email”.")
@@ -323,7 +261,7 @@ class ChannelForm(ServiceForm):
 
 
 class ContactPolicyForm(ServiceForm):
-    ALIASES: ClassVar[dict[str, str]] = {"channel_id": "channel", "offer_id": "offer"}
+    SERVICE_FIELDS = {"channel_id": "channel", "offer_id": "offer"}
 
     name = forms.CharField(max_length=200)
     description = forms.CharField(required=False, widget=_prose(2))
@@ -441,6 +379,16 @@ class DecisionFlowForm(ServiceForm):
         help_text="The ordered nodes, as JSON (camelCase, as in the API): inventory first; then qualify, filter "
         "and contact_policy nodes; one score, one rank, and output last. Empty: a sketch, saved but not publishable.",
     )
+
+    @classmethod
+    def error_location(cls, field: str, rest: str) -> str:
+        """A pipeline error's node as people read it: "Node 3 (score), weights"."""
+        match = _NODE_PATH.match(rest) if field == "pipeline" else None
+        if match is None:
+            return super().error_location(field, rest)
+        index, node_type, tail = match.groups()
+        label = f"Node {int(index) + 1}" + (f" ({node_type})" if node_type else "")
+        return f"{label}, {camel(tail)}" if tail else label
 
     @staticmethod
     def initial_from(flow: DecisionFlow) -> dict[str, Any]:

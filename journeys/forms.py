@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.text import slugify
-from rest_framework import exceptions as drf_exceptions
 
 from journeys.models import Plan, PlanStatus, RunStatus
+from kaireon.forms import ServiceErrorsMixin
 from kaireon.models import Tenant
 from segments.models import Segment
 
@@ -30,45 +28,6 @@ STEPS_EXAMPLE = """[
 
 # A publish error names its step: 'steps[3] (id "check"): branch has no default'.
 STEP_ERROR = re.compile(r'^steps\[(?P<index>\d+)\](?: \(id "(?P<id>[^"]*)"\))?: (?P<message>.*)$', re.S)
-
-
-def _messages(value: Any) -> list[str]:
-    if isinstance(value, Mapping):
-        return [f"{k}: {m}" for k, v in value.items() for m in _messages(v)]
-    if isinstance(value, (list, tuple)):
-        return [m for item in value for m in _messages(item)]
-    return [str(value)]
-
-
-def service_errors(exc: Exception, fields: Mapping[str, str]) -> dict[str | None, list[str]]:
-    """A service's ValidationError (Django or DRF) as {form field or None: [messages]};
-    ``fields`` maps the service's keys to the form's field names."""
-    out: dict[str | None, list[str]] = {}
-    if isinstance(exc, DjangoValidationError) and hasattr(exc, "error_dict"):
-        for key, errors in exc.error_dict.items():
-            for error in errors:
-                out.setdefault(fields.get(key), []).extend(error.messages)
-    elif isinstance(exc, drf_exceptions.ValidationError) and isinstance(exc.detail, Mapping):
-        for key, value in exc.detail.items():
-            out.setdefault(fields.get(str(key)), []).extend(_messages(value))
-    elif isinstance(exc, DjangoValidationError):
-        out.setdefault(None, []).extend(exc.messages)
-    elif isinstance(exc, drf_exceptions.APIException):
-        out.setdefault(None, []).extend(_messages(exc.detail))
-    else:
-        raise exc
-    return out
-
-
-class ServiceErrorsMixin:
-    """``add_service_error`` for forms whose data goes to a service."""
-
-    SERVICE_FIELDS: Mapping[str, str] = {}
-
-    def add_service_error(self, exc: Exception) -> None:
-        for field, messages in service_errors(exc, self.SERVICE_FIELDS).items():
-            for message in messages:
-                self.add_error(field, message)  # type: ignore[attr-defined]
 
 
 def parse_json(raw: str, *, expect: type, what: str) -> Any:
@@ -87,14 +46,7 @@ def parse_json(raw: str, *, expect: type, what: str) -> Any:
 class PlanForm(ServiceErrorsMixin, forms.Form):
     """Create a plan, or edit one (name, description, status once published, the steps)."""
 
-    SERVICE_FIELDS = {
-        "name": "name",
-        "key": "key",
-        "description": "description",
-        "status": "status",
-        "steps": "steps",
-        "non_field_errors": "steps",
-    }
+    SERVICE_FIELDS = {"non_field_errors": "steps"}
 
     name = forms.CharField(label="Name", max_length=200)
     key = forms.SlugField(label="Key", max_length=100, required=False)
@@ -165,7 +117,7 @@ def plan_form_initial(plan: Plan, steps: list[Any]) -> dict[str, Any]:
 class BulkEnrolForm(ServiceErrorsMixin, forms.Form):
     """A segment to enrol in the plan's published version, with variables every run shares."""
 
-    SERVICE_FIELDS = {"segment_id": "segment", "contact_ids": "segment", "variables": "variables"}
+    SERVICE_FIELDS = {"segment_id": "segment", "contact_ids": "segment"}
 
     # Checked in clean_segment, which says what to do rather than "required" / "invalid choice".
     segment = forms.CharField(label="Segment", required=False, max_length=40)

@@ -5,16 +5,14 @@ the field they belong to."""
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import exceptions as drf_exceptions
 
 from decisionflows.models import Channel, DecisionFlow
 from decisionflows.selectors import batch_channels
+from kaireon.forms import ServiceErrorsMixin
 from kaireon.models import Tenant
 from runs.models import RunStatus
 from segments.models import Segment
@@ -26,21 +24,19 @@ FILTER_EXAMPLE = (
     '{"all": [{"field": "tier", "operator": "eq", "value": "gold"}, {"field": "age", "operator": "gte", "value": 18}]}'
 )
 
-# run_create's error keys → this form's fields. Its only non-field error is "no batch-compatible
-# channels", which belongs beside the channel choice.
-SERVICE_FIELDS = {
-    "decision_flow_id": "decision_flow",
-    "segment_id": "segment",
-    "channel_ids": "channels",
-    "filters": "filters",
-    "name": "name",
-    "non_field_errors": "channels",
-}
-_NOT_FOUND_FIELDS = (("Decision flow", "decision_flow"), ("Segment", "segment"))
-_FILTER_PATH = re.compile(r"^filters\b")
 
+class RunCreateForm(ServiceErrorsMixin, forms.Form):
+    # run_create's error keys → this form's fields ("filters.<path>" goes to the filter, prefixed
+    # by the path). Its only non-field error is "no batch-compatible channels", which belongs
+    # beside the channel choice.
+    SERVICE_FIELDS = {
+        "decision_flow_id": "decision_flow",
+        "segment_id": "segment",
+        "channel_ids": "channels",
+        "non_field_errors": "channels",
+    }
+    NOT_FOUND_FIELDS = (("Decision flow", "decision_flow"), ("Segment", "segment"))
 
-class RunCreateForm(forms.Form):
     decision_flow = forms.ChoiceField(label="Decision flow")
     audience = forms.ChoiceField(
         choices=[(AUDIENCE_SEGMENT, "Saved segment"), (AUDIENCE_FILTER, "Ad-hoc filter")],
@@ -105,13 +101,6 @@ class RunCreateForm(forms.Form):
             "channel_ids": list(data["channels"]),
         }
 
-    def add_service_error(self, exc: Exception) -> None:
-        """Put a run_create error (DRF ValidationError / NotFound, or the filter validator's
-        Django ValidationError) beside the field it is about."""
-        for field, messages in service_errors(exc).items():
-            for message in messages:
-                self.add_error(field, message)
-
 
 def parse_filter(raw: str) -> dict[str, Any]:
     try:
@@ -121,43 +110,6 @@ def parse_filter(raw: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise forms.ValidationError('The filter must be a JSON object, such as {"field": …, "operator": …}.')
     return value
-
-
-def _field_for(key: str) -> str | None:
-    if _FILTER_PATH.match(key):
-        return "filters"
-    return SERVICE_FIELDS.get(key)
-
-
-def _messages(value: Any) -> list[str]:
-    if isinstance(value, Mapping):
-        return [f"{k}: {m}" for k, v in value.items() for m in _messages(v)]
-    if isinstance(value, (list, tuple)):
-        return [m for item in value for m in _messages(item)]
-    return [str(value)]
-
-
-def service_errors(exc: Exception) -> dict[str | None, list[str]]:
-    out: dict[str | None, list[str]] = {}
-    if isinstance(exc, drf_exceptions.ValidationError) and isinstance(exc.detail, Mapping):
-        for key, value in exc.detail.items():
-            out.setdefault(_field_for(str(key)), []).extend(_messages(value))
-    elif isinstance(exc, drf_exceptions.NotFound):
-        message = str(exc.detail)
-        field = next((f for prefix, f in _NOT_FOUND_FIELDS if message.startswith(prefix)), None)
-        out.setdefault(field, []).append(message)
-    elif isinstance(exc, DjangoValidationError) and hasattr(exc, "error_dict"):
-        for key, errors in exc.error_dict.items():
-            field = _field_for(key)
-            where = key[len("filters") :].lstrip(".") if field == "filters" else ""
-            for error in errors:
-                for message in error.messages:
-                    out.setdefault(field, []).append(f"{where}: {message}" if where else message)
-    elif isinstance(exc, (drf_exceptions.APIException, DjangoValidationError)):
-        out.setdefault(None, []).extend(_messages(getattr(exc, "detail", None) or getattr(exc, "messages", [])))
-    else:
-        raise exc
-    return out
 
 
 class RunFilters:

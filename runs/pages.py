@@ -23,7 +23,7 @@ from kaireon.models import Role
 from kaireon.pages import ACTIVE_STATUSES, STOP_POLLING, tenant_page
 from kaireon.principal import Principal
 from runs import selectors, services
-from runs.forms import FILTER_EXAMPLE, RunCreateForm, RunFilters, parse_filter, service_errors
+from runs.forms import FILTER_EXAMPLE, RunCreateForm, RunFilters, parse_filter
 from runs.models import Run, RunStatus
 from segments.models import Segment
 from segments.selectors import segment_preview, validated_filters
@@ -205,7 +205,7 @@ def run_audience_count(request: HttpRequest, principal: Principal) -> HttpRespon
             filters = validated_filters(tenant=principal.tenant, filters=parse_filter(raw))
             context["count"], _ = segment_preview(tenant=principal.tenant, filters=filters)
         except DjangoValidationError as exc:
-            context["errors"] = [m for messages_ in service_errors(exc).values() for m in messages_]
+            context["errors"] = RunCreateForm.error_messages(exc)
     return render(request, "runs/_audience_count.html", context)
 
 

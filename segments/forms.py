@@ -13,25 +13,14 @@ from typing import Any
 from django import forms
 
 from decisionflows.models import Channel, DecisionFlow
+from kaireon.forms import ServiceErrorsMixin
 from kaireon.models import Tenant
-from runs.forms import parse_filter, service_errors
+from runs.forms import parse_filter
 from segments.models import Segment
 
 FILTER_HELP_EXAMPLE = (
     '{"all": [{"field": "age", "operator": "gte", "value": 30}, {"field": "tier", "operator": "eq", "value": "gold"}]}'
 )
-
-
-class ServiceErrorsMixin:
-    """Service errors (DRF or Django ValidationError) beside this form's own fields; what
-    belongs to no field of the form becomes a non-field error."""
-
-    def add_service_error(self, exc: Exception) -> None:
-        form: Any = self
-        for field, messages in service_errors(exc).items():
-            target = field if field in form.fields else None
-            for message in messages:
-                form.add_error(target, message)
 
 
 class SegmentForm(ServiceErrorsMixin, forms.Form):
@@ -86,6 +75,9 @@ class CustomerSearch:
 
 class RecommendForm(ServiceErrorsMixin, forms.Form):
     """The customer page's "recommend now" box: a published flow and, optionally, a channel."""
+
+    SERVICE_FIELDS = {"decision_flow_id": "decision_flow"}
+    NOT_FOUND_FIELDS = (("Decision flow", "decision_flow"),)
 
     decision_flow = forms.ChoiceField(label="Decision flow")
     channel = forms.ChoiceField(label="Channel", required=False)

@@ -35,7 +35,6 @@ from kaireon.models import Role, Tenant
 from kaireon.pages import tenant_page
 from kaireon.principal import Principal
 from kaireon.rules import OPERATORS
-from runs.forms import service_errors
 from runs.models import Recommendation, Run, RunStatus
 from segments import selectors, services
 from segments.forms import FILTER_HELP_EXAMPLE, CustomerSearch, RecommendForm, SegmentForm
@@ -257,7 +256,7 @@ def _in_use_message(segment: Segment, users: Iterable[Any]) -> str:
 
 
 def _first_message(exc: Exception) -> str:
-    return next((m for ms in service_errors(exc).values() for m in ms), str(exc))
+    return next(iter(SegmentForm.error_messages(exc)), str(exc))
 
 
 # --- customers: search ---------------------------------------------------------------------
