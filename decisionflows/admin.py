@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from decisionflows import selectors
 from decisionflows.models import (
     Channel,
+    Contact,
     ContactHistory,
     ContactPolicy,
     Creative,
@@ -146,6 +147,27 @@ class ContactHistoryAdmin(admin.ModelAdmin):
     list_select_related = ["customer", "offer", "channel"]
     raw_id_fields = ["customer", "offer", "channel"]
     date_hierarchy = "contacted_at"
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    """Every contact the engine counts: the table above plus the runs' recommendations (a
+    database view, so read-only here)."""
+
+    list_display = ["contacted_at", "tenant", "customer", "offer", "channel", "source", "source_id"]
+    list_filter = ["source", "tenant"]
+    search_fields = ["customer__external_id", "offer__key", "source_id"]
+    list_select_related = ["customer", "offer", "channel"]
+    show_full_result_count = False  # a view over every run's rows: no COUNT(*) on each page
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Contact | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Contact | None = None) -> bool:
+        return False
 
 
 class DecisionFlowForm(forms.ModelForm):

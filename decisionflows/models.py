@@ -297,6 +297,8 @@ class Contact(models.Model):
         managed = False
         db_table = "contact_history_all"
         ordering = ["-contacted_at", "-id"]
+        verbose_name = "contact (all sources)"
+        verbose_name_plural = "contacts (all sources)"
 
     def __str__(self) -> str:
         return f"{self.customer_id} ← {self.offer_id} @ {self.contacted_at:%Y-%m-%d %H:%M}"

@@ -72,3 +72,36 @@ def test_admin_rejects_an_invalid_pipeline(staff, tenant):
     assert response.status_code == 200
     assert "pipeline[0].rank: the first node must be an inventory node" in response.content.decode()
     assert not DecisionFlow.objects.exists()
+
+
+def test_admin_lists_every_contact_read_only_run_recommendations_included(staff, tenant):
+    from urllib.parse import quote
+
+    from django.contrib.admin.utils import quote as admin_quote
+
+    from decisionflows.models import Contact
+    from kaireon.models import Role
+    from kaireon.principal import Principal
+    from runs import services as runs
+    from tests.runs.conftest import build_catalogue
+
+    catalogue = build_catalogue(tenant)
+    journey = ContactHistoryFactory.create(tenant=tenant, source="journey", source_id="plan_1")
+    run = runs.run_create(
+        tenant=tenant,
+        actor=Principal(tenant=tenant, role=Role.ADMIN),
+        decision_flow_id=catalogue.flow.pk,
+        segment_id=catalogue.everyone.pk,
+        dispatch=False,
+    )
+    runs.run_execute_inline(run_id=run.pk)
+    from_run = Contact.objects.filter(source="run", source_id=run.pk).select_related("customer").first()
+    assert from_run is not None
+    changelist = reverse("admin:decisionflows_contact_changelist")
+    listed = staff.get(changelist, {"source": "run"}).content.decode()
+    assert from_run.customer.external_id in listed
+    assert staff.get(changelist, {"q": journey.customer.external_id}).status_code == 200
+    page = staff.get(reverse("admin:decisionflows_contact_change", args=[admin_quote(from_run.pk)]))
+    assert page.status_code == 200
+    assert quote(run.pk) in page.content.decode()
+    assert staff.get(reverse("admin:decisionflows_contact_add")).status_code == 403
