@@ -387,17 +387,25 @@ def _run_recommendations(tenant: Tenant, customer: Customer) -> list[dict[str, A
     return [{"run": run, "recommendations": by_run[run.pk]} for run in runs if run.pk in by_run]
 
 
-def _customer_context(principal: Principal, customer: Customer) -> dict[str, Any]:
+def _history_page(value: Any) -> int:
+    """The contact history page from the query string: 1 to 1,000, anything else is 1."""
+    text = str(value or "")
+    return min(int(text), 1000) if text.isascii() and text.isdigit() and 0 < len(text) < 5 and int(text) else 1
+
+
+def _customer_context(principal: Principal, customer: Customer, *, history_page: int = 1) -> dict[str, Any]:
     tenant = principal.tenant
+    start = (history_page - 1) * HISTORY_ROWS
     history = list(
         Contact.objects.filter(tenant=tenant, customer=customer)
         .select_related("offer", "channel")
-        .order_by("-contacted_at", "-id")[: HISTORY_ROWS + 1]
+        .order_by("-contacted_at", "-id")[start : start + HISTORY_ROWS + 1]
     )
     return {
         "customer": customer,
         "attributes": _attribute_rows(tenant, customer),
         "history": history[:HISTORY_ROWS],
+        "history_page": history_page,
         "history_more": len(history) > HISTORY_ROWS,
         "run_recommendations": _run_recommendations(tenant, customer),
     }
@@ -430,7 +438,7 @@ def _recommend_result(tenant: Tenant, result: dict[str, Any]) -> dict[str, Any]:
 @require_GET
 def customer_detail(request: HttpRequest, principal: Principal, customer_id: int) -> HttpResponse:
     customer = _customer_or_404(principal, customer_id)
-    context = _customer_context(principal, customer)
+    context = _customer_context(principal, customer, history_page=_history_page(request.GET.get("history")))
     context["recommend_form"] = RecommendForm(tenant=principal.tenant)
     return render(request, "segments/customer_detail.html", context)
 

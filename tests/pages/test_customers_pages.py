@@ -230,6 +230,41 @@ def test_contact_history_newest_first_with_names(as_viewer, tenant, catalogue, d
     assert count_queries() == before  # offer and channel names come joined, not one query a row
 
 
+def test_contact_history_pages_back_through_older_contacts(as_viewer, tenant, catalogue):
+    person = customer(catalogue, "c00004")
+    now = timezone.now()
+    ContactHistory.objects.bulk_create(
+        ContactHistory(
+            tenant=tenant,
+            customer=person,
+            offer=catalogue.offers["loan"],
+            channel=catalogue.sms,
+            source="manual",
+            source_id=f"note-{days}",
+            contacted_at=now - timedelta(days=days),
+        )
+        for days in range(30)
+    )
+
+    def dates(html: str) -> list[str]:
+        table = re.search(r'id="contact-history">(.*?)</table>', html, flags=re.S)
+        assert table
+        return re.findall(r'<time datetime="([^"]+)"', table.group(1))
+
+    first = as_viewer.get(f"/customers/{person.pk}/").content.decode()
+    assert len(dates(first)) == 25
+    assert 'href="?history=2#history-title"' in first
+    assert "Newer" not in first
+    second = as_viewer.get(f"/customers/{person.pk}/?history=2").content.decode()
+    assert len(dates(second)) == 5
+    assert dates(second)[0] < dates(first)[-1]  # older than anything on page 1
+    assert 'href="?history=1#history-title"' in second
+    assert "history=3" not in second
+    beyond = as_viewer.get(f"/customers/{person.pk}/?history=9").content.decode()
+    assert "No older contacts." in beyond
+    assert as_viewer.get(f"/customers/{person.pk}/?history=x").status_code == 200  # read as page 1
+
+
 def test_recent_runs_recommendations(as_viewer, catalogue, finished_run):
     from runs.models import Recommendation
 
