@@ -17,6 +17,7 @@ from decisionflows import selectors
 from decisionflows.models import (
     CapScope,
     Channel,
+    Contact,
     ContactPolicy,
     Creative,
     DecisionFlow,
@@ -123,8 +124,19 @@ def channel_update(*, tenant: Tenant, actor: Actor, instance: Channel, data: Dat
 
 
 @transaction.atomic
+def _ensure_never_contacted(*, tenant: Tenant, what: str, **where: str) -> None:
+    """409 when the contact history (runs' recommendations included) names the object: its
+    history and results must keep their meaning; set it inactive instead."""
+    if Contact.objects.filter(tenant=tenant, **where).exists():
+        raise Conflict(
+            f"This {what} has been sent or recommended to customers (contact history, run results); "
+            "set it inactive instead of deleting it."
+        )
+
+
 def channel_delete(*, tenant: Tenant, actor: Actor, instance: Channel) -> None:
-    """Delete a channel no creative, policy or contact refers to (else ProtectedError → 409)."""
+    """Delete a channel no creative, policy or contact refers to (else 409)."""
+    _ensure_never_contacted(tenant=tenant, what="channel", channel_id=instance.pk)
     instance_delete(tenant=tenant, actor=actor, instance=instance)
 
 
@@ -200,6 +212,7 @@ def offer_delete(*, tenant: Tenant, actor: Actor, instance: Offer) -> None:
     """Delete an offer and its creatives; refused (409) while a flow's pipeline, a contact
     policy or the contact history refers to it."""
     _ensure_not_in_pipelines(tenant=tenant, what="offer", offer_id=instance.pk)
+    _ensure_never_contacted(tenant=tenant, what="offer", offer_id=instance.pk)
     instance_delete(tenant=tenant, actor=actor, instance=instance)
 
 

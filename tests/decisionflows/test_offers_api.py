@@ -160,3 +160,31 @@ def test_offer_in_a_flow_pipeline_or_the_contact_history_cannot_be_deleted(admin
     contacted = ContactHistoryFactory.create(tenant=tenant).offer
     assert admin.delete(f"{PATH}/{contacted.pk}").status_code == 409
     assert Offer.objects.filter(pk__in=[offer.pk, contacted.pk]).count() == 2
+
+
+def test_an_offer_or_channel_a_run_recommended_cannot_be_deleted(admin, tenant):
+    from kaireon.models import Role
+    from kaireon.principal import Principal
+    from runs import services as runs
+    from runs.models import Recommendation
+    from tests.runs.conftest import build_catalogue
+
+    catalogue = build_catalogue(tenant)
+    run = runs.run_create(
+        tenant=tenant,
+        actor=Principal(tenant=tenant, role=Role.ADMIN),
+        decision_flow_id=catalogue.flow.pk,
+        segment_id=catalogue.everyone.pk,
+        dispatch=False,
+    )
+    runs.run_execute_inline(run_id=run.pk)
+    recommended = Recommendation.objects.filter(run_id=run.pk).values_list("offer_id", "channel_id").first()
+    assert recommended is not None
+    offer_id, channel_id = recommended
+    message = error(admin.delete(f"{PATH}/{offer_id}"), 409)
+    assert message.startswith("This offer has been sent or recommended to customers")
+    assert error(admin.delete(f"/api/v1/channels/{channel_id}"), 409).startswith("This channel has been sent")
+    assert Offer.objects.filter(pk=offer_id).exists()
+    # an offer nobody was offered still goes
+    unused = OfferFactory.create(tenant=tenant)
+    ok(admin.delete(f"{PATH}/{unused.pk}"), 204)
