@@ -1,18 +1,20 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from kaireon.views import healthz
+from kaireon.views import api_not_found, healthz
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("", include("kaireon.urls")),
     path("", include("decisionflows.urls")),
     path("", include("segments.urls")),
     path("", include("runs.urls")),
     path("", include("campaigns.urls")),
     path("", include("journeys.urls")),
+    # last: whatever no route above serves answers in the API's error shape
+    re_path(r"^(?P<path>.*)$", api_not_found),
 ]
 
 urlpatterns = [

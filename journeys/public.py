@@ -7,6 +7,7 @@ bad key is 401.
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -24,12 +25,15 @@ from kaireon.authentication import ApiKeyAuthentication
 from kaireon.permissions import RolePermission
 from kaireon.principal import Principal
 
+# Seed 004's form only: 8-4-4-4-12 hex digits (uuid.UUID alone also takes braces, urn:uuid: and
+# no hyphens).
+CANONICAL_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
 
 def _uuid(value: str, name: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise exceptions.ValidationError({name: [f"{value!r} is not a UUID."]}) from None
+    if not CANONICAL_UUID.fullmatch(value):
+        raise exceptions.ValidationError({name: [f"{value!r} is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)."]})
+    return uuid.UUID(value)
 
 
 class PublicView(APIView):

@@ -13,6 +13,18 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
 
+# A query-string integer: ASCII digits only ("²".isdigit() is True, int("²") is not), and at most
+# 18 of them, so it fits a bigint on every database.
+MAX_DIGITS = 18
+
+
+def query_int(raw: str) -> int | None:
+    """``raw`` as a non-negative integer, or None when it is not one."""
+    if raw.isascii() and raw.isdigit() and len(raw) <= MAX_DIGITS:
+        return int(raw)
+    return None
+
+
 class ListPagination(LimitOffsetPagination):
     """``?limit`` (default 50, at most 200) and ``?offset``; answers ``{"<plural>": [...], "total": N}``.
 
@@ -31,17 +43,19 @@ class ListPagination(LimitOffsetPagination):
         raw = request.query_params.get(self.limit_query_param)
         if raw is None or raw == "":
             return self.default_limit
-        if not raw.isdigit() or int(raw) < 1:
+        limit = query_int(raw)
+        if limit is None or limit < 1:
             raise serializers.ValidationError({"limit": [f"Must be an integer from 1 to {self.max_limit}."]})
-        return min(int(raw), self.max_limit)
+        return min(limit, self.max_limit)
 
     def get_offset(self, request: Request) -> int:
         raw = request.query_params.get(self.offset_query_param)
         if raw is None or raw == "":
             return 0
-        if not raw.isdigit():
+        offset = query_int(raw)
+        if offset is None:
             raise serializers.ValidationError({"offset": ["Must be a non-negative integer."]})
-        return int(raw)
+        return offset
 
     def get_paginated_response(self, data: Any) -> Response:
         return Response({self.list_key: data, "total": self.count})

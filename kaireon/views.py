@@ -143,3 +143,11 @@ def healthz(request: HttpRequest) -> JsonResponse:
         checks["broker"] = {"ok": False, "error": str(exc)}
     ok = all(check["ok"] for check in checks.values())
     return JsonResponse({"status": "ok" if ok else "degraded", "checks": checks}, status=200 if ok else 503)
+
+
+def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
+    """Any /api/v1/ path no route serves (a malformed id, a trailing slash): the API's own 404
+    shape, not an HTML page."""
+    return JsonResponse(
+        {"status": 404, "error": f"No API endpoint at {request.path}.", "code": "not_found"}, status=404
+    )

@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from kaireon.models import Role
+from kaireon.pagination import query_int
 from kaireon.viewsets import TenantViewSet
 from runs import selectors, services
 from runs.filters import RunFilter
@@ -138,7 +139,10 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet
     @action(detail=False, methods=["post"], url_path="execute-inline")
     def execute_inline(self, request: Request) -> Response:
         """Seed 001: execute an existing pending run in a background thread of this process and
-        answer at once; poll GET /api/v1/runs/{id} for the outcome."""
+        answer at once; poll GET /api/v1/runs/{id} for the outcome. Only a run still pending can
+        be taken: one a worker has already started (running) or finished is a 409 with its
+        ``currentStatus``, so no run is ever executed twice. Create runs with
+        ``POST /api/v1/runs``, which falls back to this by itself when the broker is down."""
         serializer = ExecuteInlineSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -161,6 +165,7 @@ def _int_param(raw: str | None, name: str, *, default: int, low: int) -> int:
     if raw in (None, ""):
         return default
     assert raw is not None
-    if not raw.isdigit() or int(raw) < low:
+    value = query_int(raw)
+    if value is None or value < low:
         raise exceptions.ValidationError({name: [f"Must be an integer ≥ {low}."]})
-    return int(raw)
+    return value

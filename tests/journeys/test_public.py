@@ -83,7 +83,13 @@ def test_run_status_codes(anonymous, viewer, outsider, run):
     assert bad.get(url(run.pk)).status_code == 401
     malformed = viewer.get(url("not-a-uuid"))
     assert malformed.status_code == 400
-    assert malformed.json()["fields"] == {"runId": ["'not-a-uuid' is not a UUID."]}
+    assert malformed.json()["fields"] == {
+        "runId": ["'not-a-uuid' is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)."]
+    }
+    # only seed 004's 8-4-4-4-12 form, though Python's uuid would read these too
+    for other_form in (run.pk.hex, f"{{{run.pk}}}", f"urn:uuid:{run.pk}"):
+        assert viewer.get(url(other_form)).status_code == 400, other_form
+    assert viewer.get(url(str(run.pk).upper())).status_code == 200
     assert viewer.get(url(uuid.uuid4())).status_code == 404
     assert outsider.get(url(run.pk)).status_code == 404
 

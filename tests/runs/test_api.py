@@ -302,7 +302,11 @@ def test_customers_page_by_keyset_and_filters(viewer, catalogue, system_actor):
     assert by_offer["customers"]
     assert all(any(r["offerId"] == savings for r in c["recommendations"]) for c in by_offer["customers"])
     assert by_offer["nextCursor"] is None
-    assert viewer.get(f"/api/v1/runs/{run.pk}/customers?cursor=-1").status_code == 400
+    for odd in ("-1", "²", "9" * 23):
+        for param in ("cursor", "limit"):
+            response = viewer.get(f"/api/v1/runs/{run.pk}/customers", {param: odd})
+            assert response.status_code == 400, (param, odd)
+            assert list(response.json()["fields"]) == [param]
 
 
 def test_export_csv_and_json_lines_hold_every_row(viewer, catalogue, system_actor):

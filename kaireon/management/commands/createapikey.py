@@ -24,7 +24,7 @@ class Command(BaseCommand):
         if tenant is None:
             raise CommandError(f"No tenant with slug {options['tenant']!r}.")
         days = options["expires_in_days"]
-        expires_at = timezone.now() + timedelta(days=days) if days else None
+        expires_at = timezone.now() + timedelta(days=days) if days is not None else None
         _, raw = api_key_create(
             tenant=tenant, actor=None, name=options["name"], role=options["role"], expires_at=expires_at
         )
