@@ -64,6 +64,11 @@ def parse_tokens(text: str) -> list[Token]:
                 'write {{customer.field}} or {{customer.field | "fallback"}}',
             )
         tokens.append(token)
+    rest = _TOKEN.sub("", text or "")
+    stray = min((i for i in (rest.find("{{"), rest.find("}}")) if i >= 0), default=-1)
+    if stray >= 0:
+        near = rest[stray : stray + 40]
+        raise TokenError(near, f"unclosed personalization token at {near!r}: write {{{{customer.field}}}}")
     return tokens
 
 

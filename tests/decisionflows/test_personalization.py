@@ -28,6 +28,21 @@ def test_malformed_tokens_are_errors_naming_the_token(text):
     assert text in info.value.message
 
 
+@pytest.mark.parametrize(
+    ("text", "near"),
+    [
+        ("Hi {{customer.first_name}, welcome", "{{customer.first_name}, welcome"),
+        ("Hi customer.first_name}} and {{offer.name}}", "}} and "),
+        ("{{offer.name}} then {{", "{{"),
+    ],
+)
+def test_unclosed_or_stray_braces_are_errors_showing_where(text, near):
+    with pytest.raises(TokenError) as info:
+        parse_tokens(text)
+    assert info.value.token == near
+    assert "unclosed personalization token" in info.value.message
+
+
 def test_validate_tokens_rejects_unknown_fields_and_namespaces():
     assert [t.ref for t in validate_tokens("{{customer.first_name}} {{offer.name}}", KNOWN)] == [
         "customer.first_name",
