@@ -123,6 +123,10 @@ def validate(condition: Any, fields: Mapping[str, FieldSpec], path: str = "", de
         items = condition[key]
         if not isinstance(items, list):
             raise RuleError(f"{path}.{key}" if path else key, "must be a list of conditions")
+        if key == "any" and not items:
+            # an empty "any" would match everyone (see is_empty), never what someone who
+            # emptied an OR group meant: ask for a condition, or {} for everyone
+            raise RuleError(f"{path}.any" if path else "any", "needs at least one condition (use {} for everyone)")
         return {
             key: [
                 validate(item, fields, f"{path}.{key}[{i}]" if path else f"{key}[{i}]", depth + 1)

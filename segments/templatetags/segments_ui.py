@@ -101,7 +101,7 @@ def _render(condition: Any, specs: Mapping[str, FieldSpec], depth: int) -> SafeS
         if key in condition:
             items = [item for item in condition[key] or [] if item]
             if not items:
-                return format_html("{}", EVERYONE if key == "all" else "no customer")
+                return format_html("{}", EVERYONE)  # an empty group matches everyone (kaireon.rules)
             parts = []
             for item in items:
                 text = _render(item, specs, depth + 1)

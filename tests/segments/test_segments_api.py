@@ -169,6 +169,8 @@ def test_segment_customers_pages_by_keyset(viewer, tenant, customers, system_act
         ({"any": [{"field": "age", "operator": "in", "value": []}]}, "filters.any[0].value"),
         ({"field": "age; DROP TABLE segments_customer; --", "operator": "is_null"}, "filters.field"),
         ([1, 2], "filters"),
+        ({"any": []}, "filters.any"),
+        ({"all": [ADULTS, {"any": []}]}, "filters.all[1].any"),
     ],
 )
 def test_invalid_filters_are_400_naming_the_path(editor, customers, filters, path):

@@ -179,7 +179,8 @@ def random_condition(rng: random.Random, fields: dict[str, FieldSpec], depth: in
     if depth >= 3 or rng.random() < 0.5:
         return random_leaf(rng, fields)
     key = rng.choice(["all", "any"])
-    return {key: [random_condition(rng, fields, depth + 1) for _ in range(rng.randrange(0, 4))]}
+    smallest = 1 if key == "any" else 0  # an empty "any" is refused by kaireon.rules.validate
+    return {key: [random_condition(rng, fields, depth + 1) for _ in range(rng.randrange(smallest, 4))]}
 
 
 def matching_ids(tenant: Tenant, filters: dict[str, Any]) -> set[int]:
