@@ -164,6 +164,8 @@ def test_a_flow_that_cannot_run_says_why_and_offers_no_run(as_editor, catalogue)
     page = as_editor.get(f"/catalogue/flows/{sketch.pk}/").content.decode()
     assert "The pipeline is empty" in page
     assert 'id="publish-flow"' not in page
+    assert "Not published yet · 0 nodes" in text_of(page)
+    assert "None" not in text_of(page)
 
 
 def test_version_page_shows_the_frozen_pipeline(as_viewer, as_editor, catalogue):
