@@ -62,7 +62,10 @@ class CustomerSearch:
     def __init__(self, params: Mapping[str, Any]) -> None:
         self.q = str(params.get("q") or "").strip()[:200]
         by = str(params.get("by") or "")
-        if by not in dict(self.BY_CHOICES):
+        # no choice made: guess (an "@" is an email); an externalId guess that finds nobody
+        # may fall back to names (see segments.pages.customer_list)
+        self.guessed = by not in dict(self.BY_CHOICES)
+        if self.guessed:
             by = "email" if "@" in self.q else "external_id"
         self.by = by
         after = str(params.get("after") or "")

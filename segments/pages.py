@@ -312,9 +312,9 @@ def customer_search(tenant: Tenant, search: CustomerSearch) -> tuple[QuerySet[Cu
 def customer_list(request: HttpRequest, principal: Principal) -> HttpResponse:
     tenant = principal.tenant
     search = CustomerSearch(request.GET)
-    matches, page_rows = customer_search(tenant, search)
 
     def read() -> tuple[list[Customer], int]:
+        matches, page_rows = customer_search(tenant, search)
         rows = list(page_rows[: CUSTOMERS_PER_PAGE + 1])
         # Counted only up to the cap: a subquery with LIMIT, never a COUNT over the whole tenant.
         return rows, matches.order_by()[: COUNT_CAP + 1].count()
@@ -322,6 +322,11 @@ def customer_list(request: HttpRequest, principal: Principal) -> HttpResponse:
     # Only a name search scans (the others walk an index and stop after a page): it alone is
     # given a time limit.
     result = _guarded(read) if search.active and search.by == "name" else read()
+    fell_back = False
+    if result == ([], 0) and search.active and search.guessed and search.by == "external_id" and not search.after:
+        # "Wright" is no externalId: look in the names, as the person typing meant
+        search.by, fell_back = "name", True
+        result = _guarded(read)
     timed_out = result is None
     rows, count = result if result is not None else ([], 0)
     has_more = len(rows) > CUSTOMERS_PER_PAGE
@@ -335,6 +340,7 @@ def customer_list(request: HttpRequest, principal: Principal) -> HttpResponse:
         "count": min(count, COUNT_CAP),
         "count_capped": count > COUNT_CAP,
         "timed_out": timed_out,
+        "fell_back": fell_back,
         "list_attributes": schema,
     }
     return render(request, "segments/customer_list.html", context)

@@ -111,6 +111,20 @@ def test_search_by_name_words(as_viewer, tenant, catalogue):
     assert len(listed(as_viewer.get("/customers/?q=ana&by=name").content.decode())) == min(names, 25)
 
 
+def test_a_guessed_external_id_search_that_finds_nobody_looks_in_names(as_viewer, tenant, catalogue):
+    Customer.objects.create(tenant=tenant, external_id="zed", first_name="Zoë", last_name="Hartley-Smith")
+    html = html_lib.unescape(as_viewer.get("/customers/?q=hartley").content.decode())
+    assert listed(html) == ["zed"]
+    assert "No externalId starts with “hartley”; names that contain it:" in html
+    assert 'value="name" selected' in html
+    # a match kind chosen on purpose is kept
+    assert listed(as_viewer.get("/customers/?q=hartley&by=external_id").content.decode()) == []
+    # and an externalId that does match stays an externalId search
+    found = as_viewer.get("/customers/?q=zed").content.decode()
+    assert listed(found) == ["zed"]
+    assert "names that contain it" not in found
+
+
 def test_count_is_capped(as_viewer, catalogue, monkeypatch):
     monkeypatch.setattr(pages, "COUNT_CAP", 10)
     html = as_viewer.get("/customers/").content.decode()
