@@ -280,6 +280,7 @@ def plan_live(request: HttpRequest, principal: Principal, plan_id: str) -> HttpR
 # --- create, edit, publish, delete ---------------------------------------------------------
 
 PLAN_SERVICE_ERRORS = (DjangoValidationError, drf_exceptions.ValidationError, Conflict)
+DRAFT_PROBLEMS_SHOWN = 3
 
 
 def _save_plan(request: HttpRequest, principal: Principal, form: PlanForm, plan: Plan | None) -> Plan | None:
@@ -309,6 +310,9 @@ def _save_plan(request: HttpRequest, principal: Principal, form: PlanForm, plan:
         )
     else:
         messages.success(request, f"Journey “{saved.name}” saved.")
+    if version is None and (problems := services.plan_draft_problems(tenant=tenant, plan=saved)):
+        shown = "; ".join(problems[:DRAFT_PROBLEMS_SHOWN]) + ("; …" if len(problems) > DRAFT_PROBLEMS_SHOWN else "")
+        messages.warning(request, f"Saved, but it cannot be published yet: {shown}.")
     return saved
 
 

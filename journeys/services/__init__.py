@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from journeys.services.enrolment import run_bulk_execute, run_execute
-from journeys.services.plans import plan_create, plan_delete, plan_publish, plan_update
+from journeys.services.plans import plan_create, plan_delete, plan_draft_problems, plan_publish, plan_update
 from journeys.services.runs import run_cancel, run_pause, run_resume, runs_bulk_cancel
 from journeys.services.ticks import journey_batch_process, journeys_drain, journeys_tick, run_events_verify
 from journeys.services.trigger import request_hash, run_trigger
@@ -21,6 +21,7 @@ __all__ = [
     "journeys_tick",
     "plan_create",
     "plan_delete",
+    "plan_draft_problems",
     "plan_publish",
     "plan_update",
     "request_hash",

@@ -142,3 +142,17 @@ def plan_publish(*, tenant: Tenant, actor: Actor, plan: Plan) -> PlanVersion:
     plan.published_version, plan.status = draft.number, status
     draft.refresh_from_db()
     return draft
+
+
+def plan_draft_problems(*, tenant: Tenant, plan: Plan) -> list[str]:
+    """What stands between the plan's draft and publishing it (each naming its step); empty
+    when it would publish. Reads only: for the editor to warn at save time."""
+    try:
+        plans.validate_steps(
+            copy.deepcopy(selectors.plan_draft(plan=plan).steps),
+            catalogue=selectors.plan_catalogue(tenant=tenant),
+            tick_seconds=float(settings.JOURNEYS_TICK_SECONDS),
+        )
+    except plans.PlanError as exc:
+        return exc.errors
+    return []

@@ -3,6 +3,7 @@ counts per step and status, publish (errors naming the step), create / edit / de
 
 from __future__ import annotations
 
+import html as html_lib
 import json
 import re
 from typing import Any
@@ -239,6 +240,21 @@ def test_editing_a_published_plan_starts_a_new_draft_and_runs_stay(as_editor, te
     draft = as_editor.get(f"/journeys/{welcome.pk}/?version=2").content.decode()
     assert "Draft · not published" in draft
     assert "Wait 7 ticks" in draft
+
+
+def test_saving_a_draft_that_cannot_be_published_warns_with_the_problems(as_editor, tenant, welcome, catalogue):
+    steps = welcome_steps(catalogue)
+    steps[0]["next"] = "nowhere"
+    response = post_plan(as_editor, f"/journeys/{welcome.pk}/edit/", steps, name=welcome.name, status="active")
+    assert response.status_code == 302  # the draft is kept: drafts may be unfinished
+    page = html_lib.unescape(as_editor.get(response["Location"]).content.decode())
+    assert "Saved as draft version 2" in page
+    assert "Saved, but it cannot be published yet:" in page
+    assert 'steps[0] (id "hello"): next "nowhere" is not a step of this plan' in page
+    assert PlanVersion.objects.get(plan=welcome, number=2).steps[0]["next"] == "nowhere"
+    # a publishable draft saves without a warning
+    fixed = post_plan(as_editor, f"/journeys/{welcome.pk}/edit/", welcome_steps(catalogue), name=welcome.name)
+    assert "cannot be published yet" not in as_editor.get(fixed["Location"]).content.decode()
 
 
 def test_edit_status_rules_come_from_the_service(as_editor, tenant, catalogue):
