@@ -66,10 +66,13 @@ MAX_OFFERS_PER_CUSTOMER = 50
 
 
 class PipelineError(ValueError):
-    def __init__(self, path: str, message: str) -> None:
+    """A pipeline problem at ``path``; ``problems`` lists every one found (the first is this)."""
+
+    def __init__(self, path: str, message: str, problems: list[tuple[str, str]] | None = None) -> None:
         super().__init__(f"{path}: {message}" if path else message)
         self.path = path
         self.message = message
+        self.problems = problems or [(path, message)]
 
 
 @dataclass(frozen=True)
@@ -368,22 +371,30 @@ def validate_pipeline(pipeline: Any, catalogue: Catalogue) -> list[dict[str, Any
         raise PipelineError("pipeline", f"at most {MAX_NODES} nodes")
     seen: set[str] = set()
     out: list[dict[str, Any]] = []
+    # every node is checked, so one save shows every node's first problem
+    problems: list[tuple[str, str]] = []
     for index, node in enumerate(pipeline):
         base = f"pipeline[{index}]"
-        if not isinstance(node, Mapping):
-            raise PipelineError(base, "each node is an object with a type")
-        type_ = node.get("type")
-        if type_ not in NODE_TYPES:
-            raise PipelineError(f"{base}.type", f"unknown node type {type_!r}; use one of {', '.join(NODE_TYPES)}")
-        path = f"{base}.{type_}"
-        _check_order(type_, index, seen, path)
-        body = {key: value for key, value in node.items() if key != "type"}
-        out.append({"type": type_, **_VALIDATORS[type_](body, path, catalogue)})
-        seen.add(type_)
+        try:
+            if not isinstance(node, Mapping):
+                raise PipelineError(base, "each node is an object with a type")
+            type_ = node.get("type")
+            if type_ not in NODE_TYPES:
+                raise PipelineError(f"{base}.type", f"unknown node type {type_!r}; use one of {', '.join(NODE_TYPES)}")
+            path = f"{base}.{type_}"
+            seen_before = set(seen)
+            seen.add(type_)
+            _check_order(type_, index, seen_before, path)
+            body = {key: value for key, value in node.items() if key != "type"}
+            out.append({"type": type_, **_VALIDATORS[type_](body, path, catalogue)})
+        except PipelineError as exc:
+            problems.append((exc.path, exc.message))
     for required in ("inventory", "score", "rank", "output"):
         if required not in seen:
             article = "an" if required[0] in "aeiou" else "a"
-            raise PipelineError("pipeline", f"{article} {required} node is required")
+            problems.append(("pipeline", f"{article} {required} node is required"))
+    if problems:
+        raise PipelineError(*problems[0], problems=problems)
     return out
 
 

@@ -361,7 +361,10 @@ def _pipeline(value: Any, *, tenant: Tenant) -> list[dict[str, Any]]:
     try:
         return validate_pipeline(value, selectors.pipeline_catalogue(tenant=tenant))
     except PipelineError as exc:
-        raise ValidationError({exc.path: exc.message}) from None
+        errors: dict[str, list[str]] = {}
+        for path, message in exc.problems:
+            errors.setdefault(path, []).append(message)
+        raise ValidationError(errors) from None
 
 
 def _flow_check(

@@ -287,9 +287,34 @@ def test_pipeline_errors_are_shown_beside_the_pipeline(as_editor, catalogue):
         "Node 1 (inventory), offerIds[0]: no offer with id 'off_gone' in this tenant"
     ]
     page = post(json.dumps([{"type": "score"}]))
-    assert field_errors(page, "pipeline") == ["Node 1 (score): the first node must be an inventory node"]
+    assert field_errors(page, "pipeline") == [
+        "Node 1 (score): the first node must be an inventory node",
+        "an inventory node is required",
+        "a rank node is required",
+        "an output node is required",
+    ]
     page = post(json.dumps([{"type": "inventory"}]))
-    assert field_errors(page, "pipeline") == ["a score node is required"]
+    assert field_errors(page, "pipeline") == [
+        "a score node is required",
+        "a rank node is required",
+        "an output node is required",
+    ]
+    # every node's problem at once, not one per save
+    page = post(
+        json.dumps(
+            [
+                {"type": "inventory", "offerIds": ["off_gone"]},
+                {"type": "score", "weights": weights},
+                {"type": "rank", "maxOffersPerCustomer": 0},
+                {"type": "output"},
+            ]
+        )
+    )
+    assert field_errors(page, "pipeline") == [
+        "Node 1 (inventory), offerIds[0]: no offer with id 'off_gone' in this tenant",
+        "Node 2 (score), weights: weights must sum to 1 (got 0.9)",
+        "Node 3 (rank), maxOffersPerCustomer: must be between 1 and 50 (got 0)",
+    ]
     page = post("", key="nba")
     assert field_errors(page, "key") == ["A decision flow with key 'nba' already exists."]
     assert not DecisionFlow.objects.filter(key="spring").exists()
