@@ -21,6 +21,7 @@ from decisionflows.models import Channel, DecisionFlow
 from decisionflows.selectors import batch_channels
 from kaireon.forms import ServiceErrorsMixin
 from kaireon.models import Tenant
+from kaireon.pagination import query_int
 from segments.models import Segment
 
 WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]  # 0 = Sunday (seed 001)
@@ -297,9 +298,10 @@ def schedule_from(params: Mapping[str, Any]) -> tuple[SimpleNamespace | None, di
     errors: dict[str, list[str]] = {}
     if schedule_type == ScheduleType.WEEKLY:
         raw = str(params.get("schedule_day_of_week") or "")
-        if raw and not (raw.isdigit() and int(raw) <= 6):
+        day = query_int(raw)
+        if raw and (day is None or day > 6):
             errors["schedule_day_of_week"] = ["Choose a day of the week."]
-        values["schedule_day_of_week"] = int(raw) if raw.isdigit() else None
+        values["schedule_day_of_week"] = day
     elif schedule_type == ScheduleType.MONTHLY:
         values["schedule_day_of_month"] = _optional(str(params.get("schedule_day_of_month") or ""))
     elif schedule_type == ScheduleType.CRON:

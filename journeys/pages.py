@@ -50,6 +50,7 @@ from journeys.templatetags.journeys_ui import describe, referenced_ids, step_vie
 from kaireon.exceptions import Conflict
 from kaireon.models import Role, Tenant
 from kaireon.pages import STOP_POLLING, tenant_page
+from kaireon.pagination import query_int
 from kaireon.principal import Principal
 
 app_name = "journeys"
@@ -165,9 +166,9 @@ def plan_list(request: HttpRequest, principal: Principal) -> HttpResponse:
 
 
 def _version_number(request: HttpRequest, plan: Plan) -> int:
-    text = str(request.GET.get("version") or "")
-    if text.isascii() and text.isdigit() and 0 < len(text) < 10:
-        return int(text)
+    number = query_int(str(request.GET.get("version") or ""))
+    if number and number < MAX_VERSION:
+        return number
     return plan.published_version or plan.latest_version
 
 
@@ -281,6 +282,7 @@ def plan_live(request: HttpRequest, principal: Principal, plan_id: str) -> HttpR
 
 PLAN_SERVICE_ERRORS = (DjangoValidationError, drf_exceptions.ValidationError, Conflict)
 DRAFT_PROBLEMS_SHOWN = 3
+MAX_VERSION = 10**9  # a version number from the query string stays inside an integer column
 
 
 def _save_plan(request: HttpRequest, principal: Principal, form: PlanForm, plan: Plan | None) -> Plan | None:

@@ -21,6 +21,7 @@ from decisionflows.models import Channel, DecisionFlow
 from kaireon.exceptions import Conflict
 from kaireon.models import Role
 from kaireon.pages import ACTIVE_STATUSES, STOP_POLLING, tenant_page
+from kaireon.pagination import query_int
 from kaireon.principal import Principal
 from runs import selectors, services
 from runs.forms import FILTER_EXAMPLE, RunCreateForm, RunFilters, parse_filter
@@ -53,10 +54,7 @@ def _actions(principal: Principal, run: Run) -> dict[str, bool]:
 
 def _int_param(value: Any) -> int:
     """A keyset cursor from the query string: a non-negative bigint, anything else is 0."""
-    text = str(value or "")
-    if not (text.isascii() and text.isdigit()) or len(text) > 18:
-        return 0
-    return int(text)
+    return query_int(str(value or "")) or 0
 
 
 def _customers_context(request: HttpRequest, run: Run) -> dict[str, Any]:

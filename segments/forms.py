@@ -15,6 +15,7 @@ from django import forms
 from decisionflows.models import Channel, DecisionFlow
 from kaireon.forms import ServiceErrorsMixin
 from kaireon.models import Tenant
+from kaireon.pagination import query_int
 from runs.forms import parse_filter
 from segments.models import Segment
 
@@ -68,8 +69,7 @@ class CustomerSearch:
         if self.guessed:
             by = "email" if "@" in self.q else "external_id"
         self.by = by
-        after = str(params.get("after") or "")
-        self.after = int(after) if after.isascii() and after.isdigit() and len(after) <= 18 else 0
+        self.after = query_int(str(params.get("after") or "")) or 0
 
     @property
     def active(self) -> bool:

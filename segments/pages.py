@@ -33,6 +33,7 @@ from kaireon import rules
 from kaireon.exceptions import Conflict
 from kaireon.models import Role, Tenant
 from kaireon.pages import tenant_page
+from kaireon.pagination import query_int
 from kaireon.principal import Principal
 from kaireon.rules import OPERATORS
 from runs.models import Recommendation, Run, RunStatus
@@ -395,8 +396,7 @@ def _run_recommendations(tenant: Tenant, customer: Customer) -> list[dict[str, A
 
 def _history_page(value: Any) -> int:
     """The contact history page from the query string: 1 to 1,000, anything else is 1."""
-    text = str(value or "")
-    return min(int(text), 1000) if text.isascii() and text.isdigit() and 0 < len(text) < 5 and int(text) else 1
+    return min(query_int(str(value or "")) or 1, 1000)
 
 
 def _customer_context(principal: Principal, customer: Customer, *, history_page: int = 1) -> dict[str, Any]:

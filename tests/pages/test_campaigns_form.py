@@ -396,3 +396,11 @@ def test_without_script_the_preview_button_reshows_the_form_without_saving(as_ed
     assert "Every Wednesday at 10:00 UTC" in html
     assert occurrences(html)[0] == "Wed 12 Mar 2025, 10:00 UTC"
     assert '<option value="3" selected>Wednesday</option>' in html
+
+
+@pytest.mark.parametrize("day", ["7", "²", "-1", "x"])
+def test_schedule_from_refuses_a_day_of_week_that_is_not_0_to_6(day):
+    from campaigns.forms import schedule_from
+
+    _, errors = schedule_from({"schedule_type": "weekly", "schedule_day_of_week": day, "schedule_time": "09:00"})
+    assert "Choose a day of the week." in errors["schedule_day_of_week"]
