@@ -228,6 +228,10 @@ class ContactSource(models.TextChoices):
     MANUAL = "manual"
 
 
+# The columns a bulk write of contact history fills (the id is the table's own).
+CONTACT_HISTORY_COLUMNS = ("tenant_id", "customer_id", "offer_id", "channel_id", "source", "source_id", "contacted_at")
+
+
 class ContactHistory(models.Model):
     """One offer sent to one customer outside a run (a journey send, a manual contact), or a
     contact of a run that was since deleted; the runs' own contacts are their recommendations

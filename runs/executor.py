@@ -15,7 +15,7 @@ from django.db import connection
 
 from decisionflows.engine import DecisionContext, Decisions, decide
 from decisionflows.loading import attribute_types, build_context, customer_frame, load_history
-from decisionflows.models import Contact, ContactHistory, ContactSource
+from decisionflows.models import CONTACT_HISTORY_COLUMNS, Contact, ContactHistory, ContactSource
 from kaireon.models import Tenant
 from runs.models import Recommendation, Run, RunChunk
 from segments import sql
@@ -24,7 +24,6 @@ from segments.selectors import customer_where
 # Ids read per query while snapshotting an audience: 100,000 ints ≈ 0.1 s and 4 MB.
 SNAPSHOT_PAGE = 100_000
 RECOMMENDATION_COLUMNS = ("run_id", "customer_id", "rank", "offer_id", "channel_id", "creative_id", "score")
-HISTORY_COLUMNS = ("tenant_id", "customer_id", "offer_id", "channel_id", "source", "source_id", "contacted_at")
 
 
 def audience_ids(run: Run) -> Iterator[np.ndarray]:
@@ -141,9 +140,10 @@ def contact_history_keep(*, run: Run) -> int:
     cooldowns still count them (while the run exists, its recommendations are its contacts)."""
     table = ContactHistory._meta.db_table
     with connection.cursor() as cursor:
+        columns = ", ".join(CONTACT_HISTORY_COLUMNS)
         cursor.execute(
-            f"INSERT INTO {table} ({', '.join(HISTORY_COLUMNS)}) "  # noqa: S608  (our tables)
-            f"SELECT {', '.join(HISTORY_COLUMNS)} FROM {Contact._meta.db_table} WHERE source = %s AND source_id = %s",
+            f"INSERT INTO {table} ({columns}) "  # noqa: S608  (our tables)
+            f"SELECT {columns} FROM {Contact._meta.db_table} WHERE source = %s AND source_id = %s",
             [ContactSource.RUN, run.pk],
         )
         return int(cursor.rowcount)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import connection
 
 from decisionflows.engine import offer_fields
-from decisionflows.models import ContactHistory, ContactSource, Creative, Offer
+from decisionflows.models import CONTACT_HISTORY_COLUMNS, ContactHistory, ContactSource, Creative, Offer
 from decisionflows.personalization import render, token_refs
 from journeys import bulk
 from journeys.executor.state import RunState, Work
@@ -37,7 +37,6 @@ DELIVERY_COLUMNS = (
     "content",
     "sent_at",
 )
-HISTORY_COLUMNS = ("tenant_id", "customer_id", "offer_id", "channel_id", "source", "source_id", "contacted_at")
 
 
 @lru_cache(maxsize=256)
@@ -94,7 +93,7 @@ def step_sends(batch: Batch, works: list[Work]) -> None:
     # Written now, not at the end of the batch: caps and cooldowns checked by a later send of
     # this batch (the next wave) must count these contacts.
     bulk.insert(Delivery, DELIVERY_COLUMNS, batch.deliveries[batch.written :])
-    bulk.insert(ContactHistory, HISTORY_COLUMNS, batch.history[batch.written :])
+    bulk.insert(ContactHistory, CONTACT_HISTORY_COLUMNS, batch.history[batch.written :])
     batch.written = len(batch.deliveries)
 
 
