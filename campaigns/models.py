@@ -124,6 +124,9 @@ class CampaignRun(TenantModel):
     )
     status = models.CharField(max_length=24, choices=CampaignRunStatus.choices, default=CampaignRunStatus.PENDING)
     error = models.TextField(blank=True)
+    # The campaign's volume constraints when this run started: finalise caps by these, so editing
+    # the campaign while its run goes never lifts (or moves) the caps of that run.
+    volume_constraints = models.JSONField(null=True, blank=True)
     # Deliveries (campaigns.deliveries): integration recipients and their outcome, manual work
     # items. When every batch is settled and some failed, status becomes completed_with_errors.
     deliveries_total = models.PositiveIntegerField(default=0)

@@ -233,7 +233,8 @@ def _start_run(campaign: Campaign, campaign_run: CampaignRun, *, actor: Actor) -
         dispatch=True,
     )
     campaign_run.run = run
-    campaign_run.save(update_fields=["run", "updated_at"])
+    campaign_run.volume_constraints = campaign.volume_constraints
+    campaign_run.save(update_fields=["run", "volume_constraints", "updated_at"])
     return run
 
 
