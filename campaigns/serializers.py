@@ -160,7 +160,7 @@ class RunBriefSerializer(serializers.Serializer):
     status = serializers.CharField()
     total_customers = serializers.IntegerField()
     processed_customers = serializers.IntegerField()
-    recommendation_count = serializers.IntegerField()
+    recommendation_count = serializers.IntegerField(source="result_count", help_text="0 for a cancelled or failed run.")
     started_at = UTCDateTimeField(allow_null=True)
     completed_at = UTCDateTimeField(allow_null=True)
     error = serializers.CharField()

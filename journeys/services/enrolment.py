@@ -285,8 +285,11 @@ def _resolve_contacts(*, tenant: Tenant, contacts: Iterable[Contact]) -> tuple[l
 
 
 def _segment_contacts(*, tenant: Tenant, segment: Segment) -> list[tuple[int, str]]:
-    if segment.tenant_id != tenant.pk:
+    # Locked while its view is read, so a concurrent delete cannot drop the view mid-read.
+    locked = Segment.objects.select_for_update(no_key=True).filter(tenant=tenant, pk=segment.pk).first()
+    if locked is None:
         raise ValidationError({"segment_id": "No such segment in this tenant."})
+    segment = locked
     if not segment_view_exists(segment):
         raise ValidationError({"segment_id": "The segment has no view: save it with valid filters first."})
     view, table = segment_sql.quote_identifier(segment.view_name), segment_sql.quote_identifier(Customer._meta.db_table)
