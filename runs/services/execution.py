@@ -300,7 +300,9 @@ def run_finalize(*, run_id: str) -> Run | None:
 
 def _finalize(*, run_id: str) -> Run | None:
     with transaction.atomic():
-        run = Run.objects.select_for_update().select_related("tenant").filter(pk=run_id).first()
+        run = (
+            Run.objects.select_for_update(no_key=True, of=("self",)).select_related("tenant").filter(pk=run_id).first()
+        )
         if run is None or run.status != RunStatus.RUNNING:
             return run
         if run.chunks_done + run.chunks_failed < run.chunk_count:

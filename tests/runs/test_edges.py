@@ -272,3 +272,44 @@ def test_a_completed_run_has_its_count_and_nothing_discarded(catalogue, client_f
     body = client_for(catalogue.tenant, Role.VIEWER).get(f"/api/v1/runs/{run.pk}").json()
     assert body["recommendationCount"] == run.recommendation_count > 0
     assert body["discarded"] is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_finalising_locks_the_run_row_only_not_its_tenant(tenant, monkeypatch):
+    """Finalise holds the run's row for its whole transaction; the tenant's row stays free (other
+    runs of the tenant finalise, the tenant can be edited meanwhile). SQLite has one writer and
+    no row locks: there, readers (WAL) still read the tenant while finalise writes."""
+    from django.db import transaction
+
+    from kaireon.models import Tenant
+
+    catalogue = build_catalogue(tenant, customers=20)
+    run = new_run(catalogue, None)
+    for chunk_id in services.run_plan(run_id=run.pk, dispatch=False):
+        services.run_chunk_process(chunk_id=chunk_id, finalize=False)
+    seen: dict[str, object] = {}
+
+    def try_the_tenant_row() -> None:
+        try:
+            if connection.vendor == "postgresql":
+                with transaction.atomic():
+                    Tenant.objects.select_for_update(nowait=True).get(pk=tenant.pk)
+            else:
+                Tenant.objects.get(pk=tenant.pk)
+            seen["tenant"] = "free"
+        except Exception as exc:  # noqa: BLE001  (DatabaseError: could not obtain lock)
+            seen["tenant"] = type(exc).__name__
+        finally:
+            connection.close()
+
+    def during_finalise(locked: Run) -> dict:
+        probe = threading.Thread(target=try_the_tenant_row)
+        probe.start()
+        probe.join(timeout=30)
+        return {}
+
+    monkeypatch.setattr(hooks, "before_summary", [during_finalise])
+    finalised = services.run_finalize(run_id=run.pk)
+    assert finalised is not None
+    assert finalised.status == RunStatus.COMPLETED
+    assert seen == {"tenant": "free"}
