@@ -232,7 +232,10 @@ class CampaignSerializer(ModelSerializer):
         allow_null=True,
         allow_blank=True,
         validators=[config.validate_cron],
-        help_text="Five fields, evaluated in scheduleTimezone; only with scheduleType cron (e.g. '0 9 * * 1').",
+        help_text=(
+            "Five fields, evaluated in scheduleTimezone (e.g. '0 9 * * 1'). Sent with scheduleType absent or "
+            "manual/daily/weekly/monthly, the expression governs and scheduleType becomes cron."
+        ),
     )
     volume_constraints = VolumeConstraintsField(required=False, allow_null=True, help_text=config.VOLUME_HELP)
     file_config = FileConfigField(required=False, allow_null=True, help_text=config.FILE_CONFIG_HELP)
