@@ -88,7 +88,11 @@ class CampaignRunSerializer(ModelSerializer):
     run_id = serializers.CharField(read_only=True, allow_null=True)
     status = serializers.ChoiceField(source="current_status", choices=CampaignRunStatus.choices, read_only=True)
     triggered_by = serializers.CharField(
-        read_only=True, help_text="manual: a signed-in user; api: an API key; schedule: beat, for scheduledFor."
+        read_only=True,
+        help_text=(
+            "manual: started by a person (UI or API, session or API key); schedule: beat, for scheduledFor; "
+            "api: API-key triggers stored before manual covered them."
+        ),
     )
     deliveries = serializers.SerializerMethodField()
     file = serializers.SerializerMethodField()
