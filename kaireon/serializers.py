@@ -4,6 +4,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import models
+from djangorestframework_camel_case.util import camelize
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from kaireon.models import ApiKey, AuditLog, Membership, Role, Tenant
@@ -122,7 +124,31 @@ class RevokeSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
 
 
+# Fields of an audited row whose value is a map keyed by data, not by field names: the same
+# fields the API's renderers leave as written (settings.JSON_CAMEL_CASE, and the journeys API's
+# step keys, event data and remaining slots), so a snapshot reads as the API shows its object.
+SNAPSHOT_DATA_FIELDS = frozenset(
+    {"attributes", "variables", "personalization", "sample_attributes", "provider_config", "steps", "data", "remaining"}
+)
+
+
+@extend_schema_field({"type": "object", "additionalProperties": True, "nullable": True})
+class SnapshotField(serializers.JSONField):
+    """An audit entry's ``before``/``after`` in the API's spelling: the stored snapshot is keyed by
+    model field names (``schedule_type``, ``volume_constraints.max_total_per_run``), shown
+    camelCase like every field; keys under data fields (a customer's ``attributes.shoe_size``,
+    a run's ``variables``) stay as written. Output only: the stored entry, and so its hash, keep
+    the model's names. The renderer leaves before/after alone (settings.JSON_CAMEL_CASE), so the
+    data keys survive it."""
+
+    def to_representation(self, value: Any) -> Any:
+        return camelize(value, ignore_fields=SNAPSHOT_DATA_FIELDS)
+
+
 class AuditLogSerializer(ModelSerializer):
+    before = SnapshotField(read_only=True, allow_null=True)
+    after = SnapshotField(read_only=True, allow_null=True)
+
     class Meta:
         model = AuditLog
         fields = [
