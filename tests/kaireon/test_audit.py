@@ -127,7 +127,11 @@ def test_audit_snapshots_are_camel_case_but_data_keys_stay_as_written(admin, ten
     }
     # output only: the stored entry (and its hash) keep the model's names
     entry.refresh_from_db()
-    assert entry.before is not None and "first_name" in entry.before
+    assert entry.before == {
+        "first_name": "Ann",
+        "attributes": {"shoe_size": 41},
+        "volume_constraints": {"max_per_offer": 3},
+    }
     assert audit_verify(tenant=tenant) == []
 
 
