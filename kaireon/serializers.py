@@ -84,10 +84,23 @@ class MembershipSerializer(ModelSerializer):
         fields = ["id", "username", "email", "role", "created_at"]
 
 
+class MembershipListSerializer(serializers.Serializer):
+    """GET /api/v1/tenants/{id}/members: the list shape of every list, ``{members, total}``."""
+
+    members = MembershipSerializer(many=True)
+    total = serializers.IntegerField()
+
+
 class ApiKeySerializer(ModelSerializer):
     role = serializers.ChoiceField(choices=Role.choices, default=Role.VIEWER)
     is_active = serializers.BooleanField(read_only=True)
-    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
+    created_by = serializers.CharField(
+        source="created_by.username",
+        read_only=True,
+        allow_null=True,
+        default=None,
+        help_text="The username of who made the key; null when made by a command or a deleted user.",
+    )
 
     class Meta:
         model = ApiKey

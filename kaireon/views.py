@@ -6,7 +6,7 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status
+from rest_framework import exceptions, mixins, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,7 +18,7 @@ from kaireon.serializers import (
     ApiKeyCreatedSerializer,
     ApiKeySerializer,
     AuditLogSerializer,
-    MembershipSerializer,
+    MembershipListSerializer,
     RevokeSerializer,
     TenantSerializer,
 )
@@ -49,27 +49,16 @@ class TenantViewSetForMembers(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
             context["roles"] = self._roles()
         return context
 
-    @extend_schema(responses=MembershipSerializer(many=True))
-    @action(detail=True, methods=["get"], url_path="members")
+    @extend_schema(responses=MembershipListSerializer)
+    @action(detail=True, methods=["get"], url_path="members", filter_backends=[], pagination_class=None)
     def members(self, request: Request, pk: str | None = None) -> Response:
         """The members of the caller's current tenant and their roles (admin)."""
         tenant = self.get_object()
         if tenant.pk != self.principal.tenant.pk or not self.principal.is_admin:
-            return Response(
-                {
-                    "error": "Listing members requires the admin role in this tenant.",
-                    "code": "permission_denied",
-                    "status": 403,
-                },
-                status=status.HTTP_403_FORBIDDEN,
-            )
-        members = Membership.objects.filter(tenant=tenant).select_related("user").order_by("user__username")
-        return Response(
-            {
-                "members": MembershipSerializer(members, many=True, context=self.get_serializer_context()).data,
-                "total": len(members),
-            }
-        )
+            raise exceptions.PermissionDenied("Listing members requires the admin role in this tenant.")
+        members = list(Membership.objects.filter(tenant=tenant).select_related("user").order_by("user__username"))
+        body = {"members": members, "total": len(members)}
+        return Response(MembershipListSerializer(body, context=self.get_serializer_context()).data)
 
 
 class ApiKeyViewSet(
