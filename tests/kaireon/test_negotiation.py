@@ -7,7 +7,7 @@ import pytest
 
 pytestmark = pytest.mark.django_db
 
-# What a browser sends: HTML first, so without ?format=json it would get the browsable API.
+# What a browser sends: HTML first, so without ?format=json it gets the browsable API.
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 
@@ -26,3 +26,9 @@ def test_format_json_on_an_error_answers_the_json_error(viewer):
 
 
 # The run export's own ?format=csv|json|xml: tests/runs/test_api.py::test_export_csv_and_json_lines_hold_every_row.
+
+
+def test_a_browser_with_an_api_key_gets_the_browsable_api(viewer):
+    response = viewer.get("/api/v1/runs", HTTP_ACCEPT=BROWSER)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
