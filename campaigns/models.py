@@ -93,9 +93,9 @@ class Campaign(TenantModel):
 
 
 class TriggeredBy(models.TextChoices):
-    MANUAL = "manual"  # a signed-in user (UI, session-authenticated API call)
+    MANUAL = "manual"  # a person: the UI, or the API with a session or an API key (seed 001)
     SCHEDULE = "schedule"  # beat, for a schedule slot
-    API = "api"  # an API key
+    API = "api"  # no longer written: API-key triggers before issue 10 (kept so old rows stay valid)
 
 
 class CampaignRunStatus(models.TextChoices):
