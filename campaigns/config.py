@@ -84,12 +84,10 @@ def schedule_clean(values: Mapping[str, Any], *, given: Mapping[str, Any]) -> di
             if value is None:
                 errors[field] = f"Required when scheduleType is {owner}."
         elif value is not None:
-            if given.get(field) not in ("", None):
-                errors[field] = (
-                    f"Only used when scheduleType is {owner}; scheduleCron governs this schedule."
-                    if cron_governs
-                    else f"Only used when scheduleType is {owner} (scheduleType is {schedule_type})."
-                )
+            # Beside a governing scheduleCron, the day the document's type would need (weekly's
+            # scheduleDayOfWeek...) is accepted as written and dropped: the expression says when.
+            if given.get(field) not in ("", None) and not cron_governs:
+                errors[field] = f"Only used when scheduleType is {owner} (scheduleType is {schedule_type})."
             value = None
         cleaned[field] = value
     if errors:

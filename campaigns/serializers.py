@@ -238,7 +238,8 @@ class CampaignSerializer(ModelSerializer):
         validators=[config.validate_cron],
         help_text=(
             "Five fields, evaluated in scheduleTimezone (e.g. '0 9 * * 1'). Sent with scheduleType absent or "
-            "manual/daily/weekly/monthly, the expression governs and scheduleType becomes cron."
+            "manual/daily/weekly/monthly, the expression governs, scheduleType becomes cron and the type's day "
+            "(scheduleDayOfWeek, scheduleDayOfMonth), if sent, is not used."
         ),
     )
     volume_constraints = VolumeConstraintsField(required=False, allow_null=True, help_text=config.VOLUME_HELP)
