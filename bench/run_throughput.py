@@ -39,13 +39,19 @@ DEFAULT_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 DB_NAME = "kaireon_bench"
 
 
-def prepare_database(admin_url: str) -> str:
+def prepare_database(admin_url: str, name: str = DB_NAME) -> str:
+    """(Re)create the scratch database ``name``; returns its URL."""
     import psycopg
 
-    with psycopg.connect(admin_url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-    return admin_url.rsplit("/", 1)[0] + f"/{DB_NAME}"
+    with psycopg.connect(conninfo(admin_url), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def conninfo(database_url: str) -> str:
+    """The URL as libpq (psycopg) spells it."""
+    return database_url.replace("postgres://", "postgresql://")
 
 
 def setup_django(database_url: str) -> None:
@@ -56,9 +62,24 @@ def setup_django(database_url: str) -> None:
     django.setup()
 
 
-def load_catalogue(customers: int, offers: int, max_offers: int) -> dict[str, str]:
-    import numpy as np
+def scratch_django(admin_url: str, name: str) -> str:
+    """A fresh, migrated scratch database ``name`` with Django set up on it; returns its URL.
+    Benchmarks use the local Redis's db 9 unless REDIS_URL says otherwise."""
+    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/9")
+    # the catalogue's SMS channel's webhook points at this machine (nothing is delivered)
+    os.environ.setdefault("WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
+    database_url = prepare_database(admin_url, name)
+    setup_django(database_url)
     from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return database_url
+
+
+def load_catalogue(customers: int, offers: int, max_offers: int) -> dict[str, str]:
+    """A tenant with 4 channels, ``offers`` offers, a published flow keeping ``max_offers``, a
+    segment of everyone, an editor's API key and N customers (COPY); returns their ids and the key."""
+    import numpy as np
     from django.db import connection
 
     from decisionflows import services as df
@@ -67,7 +88,6 @@ def load_catalogue(customers: int, offers: int, max_offers: int) -> dict[str, st
     from kaireon.services import api_key_create, tenant_create
     from segments import services as seg
 
-    call_command("migrate", verbosity=0)
     tenant = tenant_create(slug="bench", name="Bench Bank")
     actor = Principal(tenant=tenant, role=Role.ADMIN)
     for name, type_ in (("age", "integer"), ("income", "number"), ("tier", "string"), ("churn_risk", "number")):
@@ -234,12 +254,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="product and limit, interleaved, this many times")
     parser.add_argument("--admin-url", default=os.environ.get("BENCH_ADMIN_URL", DEFAULT_ADMIN_URL))
     args = parser.parse_args()
-    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/9")
-    # the SMS channel's webhook points at this machine (nothing is delivered: no campaign)
-    os.environ.setdefault("WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
 
-    database_url = prepare_database(args.admin_url)
-    setup_django(database_url)
+    database_url = scratch_django(args.admin_url, DB_NAME)
     import psycopg
     from django.db import connection
 
@@ -251,7 +267,6 @@ def main() -> None:
     with connection.cursor() as cursor:
         typed = limit.prepare_typed_customers(cursor, ids["tenant"])
     assert typed == args.customers
-    conninfo = database_url.replace("postgres://", "postgresql://")
     log = Path("var/bench-worker.log")
     log.parent.mkdir(exist_ok=True)
     worker = start_worker(database_url, args.workers, log)
@@ -266,7 +281,7 @@ def main() -> None:
             with connection.cursor() as cursor:
                 cursor.execute(f"TRUNCATE {limit.RESULT_TABLE}")
             reference = limit.reference_run(
-                lambda: psycopg.connect(conninfo), offers=args.offers, max_offers=args.max_offers
+                lambda: psycopg.connect(conninfo(database_url)), offers=args.offers, max_offers=args.max_offers
             )
             rate = args.customers / seconds
             print(f"[{attempt}/{args.repeat}]")
