@@ -37,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.limit import CpuMeter, CpuSpent
-from bench.run_throughput import DEFAULT_ADMIN_URL, conninfo, scratch_django
+from bench.run_throughput import common_arguments, conninfo, scratch_django
 
 DB_NAME = "kaireon_bench_import"
 TIERS = ["bronze", "silver", "gold", "platinum"]
@@ -210,8 +210,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=None, help="rows per transaction (default: the engine's)")
     parser.add_argument("--reimport", action="store_true", help="import the same file again: all updates")
     parser.add_argument("--segment", action="store_true", help="then time a segment's view and count")
-    parser.add_argument("--repeat", type=int, default=1, help="product and limit, interleaved, this many times")
-    parser.add_argument("--admin-url", default=os.environ.get("BENCH_ADMIN_URL", DEFAULT_ADMIN_URL))
+    common_arguments(parser)
     args = parser.parse_args()
 
     database_url = scratch_django(args.admin_url, DB_NAME)

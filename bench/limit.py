@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import psutil
@@ -27,6 +28,7 @@ import psutil
 SLICE = 50_000
 BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 BINARY_TRAILER = struct.pack(">h", -1)
+T = TypeVar("T")
 
 
 # --- CPU --------------------------------------------------------------------------------------
@@ -268,6 +270,18 @@ def print_ratio(product_rate: float, limit_rate: float, label: str = "") -> None
     """The one line every benchmark prints, at the start of its line (``label`` names the path
     when a benchmark measures several)."""
     print(f"limit-ratio: {product_rate / limit_rate:.2f}" + (f" ({label})" if label else ""))
+
+
+def timed_calls(call: Callable[[T], object], items: Iterable[T]) -> tuple[list[float], CpuSpent]:
+    """``call(item)`` for each item, each timed on its own (seconds), and the CPU that
+    PostgreSQL and this process spent over all of them."""
+    meter = CpuMeter(lambda: [psutil.Process().pid]).start()
+    seconds = []
+    for item in items:
+        started = time.perf_counter()
+        call(item)
+        seconds.append(time.perf_counter() - started)
+    return seconds, meter.stop()
 
 
 def percentile_ms(seconds: list[float], q: float) -> float:

@@ -39,6 +39,12 @@ DEFAULT_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 DB_NAME = "kaireon_bench"
 
 
+def common_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every benchmark on a scratch database takes."""
+    parser.add_argument("--repeat", type=int, default=1, help="product and limit, interleaved, this many times")
+    parser.add_argument("--admin-url", default=os.environ.get("BENCH_ADMIN_URL", DEFAULT_ADMIN_URL))
+
+
 def prepare_database(admin_url: str, name: str = DB_NAME) -> str:
     """(Re)create the scratch database ``name``; returns its URL."""
     import psycopg
@@ -251,8 +257,7 @@ def main() -> None:
     parser.add_argument("--offers", type=int, default=20)
     parser.add_argument("--max-offers", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2, help="Celery pool processes")
-    parser.add_argument("--repeat", type=int, default=1, help="product and limit, interleaved, this many times")
-    parser.add_argument("--admin-url", default=os.environ.get("BENCH_ADMIN_URL", DEFAULT_ADMIN_URL))
+    common_arguments(parser)
     args = parser.parse_args()
 
     database_url = scratch_django(args.admin_url, DB_NAME)
