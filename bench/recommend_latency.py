@@ -25,7 +25,6 @@ interleaves both N times and adds min / median / max.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -108,10 +107,8 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=50, help="requests whose SQL queries are counted")
     common_arguments(parser)
     args = parser.parse_args()
-    # as in production: no query log kept in memory (CaptureQueriesContext still counts)
-    os.environ.setdefault("DEBUG", "false")
 
-    database_url = scratch_django(args.admin_url, DB_NAME)
+    database_url = scratch_django(args.admin_url, DB_NAME, debug=False)
     import psycopg
 
     ids = load_catalogue(args.customers, args.offers, TOP)

@@ -30,6 +30,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,9 +69,12 @@ def setup_django(database_url: str) -> None:
     django.setup()
 
 
-def scratch_django(admin_url: str, name: str) -> str:
+def scratch_django(admin_url: str, name: str, *, debug: bool = True) -> str:
     """A fresh, migrated scratch database ``name`` with Django set up on it; returns its URL.
-    Benchmarks use the local Redis's db 9 unless REDIS_URL says otherwise."""
+    Benchmarks use the local Redis's db 9 unless REDIS_URL says otherwise. ``debug=False``
+    (unless DEBUG is set) serves as production does: no query log kept per request."""
+    if not debug:
+        os.environ.setdefault("DEBUG", "false")
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/9")
     # the catalogue's SMS channel's webhook points at this machine (nothing is delivered)
     os.environ.setdefault("WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
@@ -82,11 +86,24 @@ def scratch_django(admin_url: str, name: str) -> str:
     return database_url
 
 
+def copy_text(table: str, columns: str, rows: int, lines: Callable[[int, int, io.StringIO], None]) -> None:
+    """COPY ``rows`` rows into ``table`` (text format), 100,000 at a time: ``lines(start, stop,
+    out)`` writes rows start..stop-1 to ``out``; then ANALYZE, as after any bulk load."""
+    from django.db import connection
+
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for start in range(0, rows, 100_000):
+            buffer = io.StringIO()
+            lines(start, min(rows, start + 100_000), buffer)
+            copy.write(buffer.getvalue())
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {table}")
+
+
 def load_catalogue(customers: int, offers: int, max_offers: int) -> dict[str, str]:
     """A tenant with 4 channels, ``offers`` offers, a published flow keeping ``max_offers``, a
     segment of everyone, an editor's API key and N customers (COPY); returns their ids and the key."""
     import numpy as np
-    from django.db import connection
 
     from decisionflows import services as df
     from kaireon.models import Role
@@ -166,30 +183,26 @@ def load_catalogue(customers: int, offers: int, max_offers: int) -> dict[str, st
 
     started = time.monotonic()
     tiers = np.array(["bronze", "silver", "gold", "platinum"])
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(
-            "COPY segments_customer (tenant_id, external_id, email, first_name, last_name, phone, attributes, "
-            "suppressed, unsubscribed, created_at, updated_at) FROM STDIN"
-        ) as copy,
-    ):
-        for start in range(0, customers, 100_000):
-            n = min(100_000, customers - start)
-            ages = rng.integers(16, 90, n)
-            incomes = rng.integers(10_000, 200_000, n)
-            tier = tiers[rng.integers(0, 4, n)]
-            churn = rng.random(n).round(3)
-            buffer = io.StringIO()
-            for j in range(n):
-                k = start + j
-                buffer.write(
-                    f"{tenant.pk}\tc{k:07d}\tc{k}@example.com\tName{k % 97}\tLast\t\t"
-                    f'{{"age": {ages[j]}, "income": {incomes[j]}, "tier": "{tier[j]}", "churn_risk": {churn[j]}}}'
-                    f"\tf\tf\tnow()\tnow()\n"
-                )
-            copy.write(buffer.getvalue())
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE segments_customer")
+
+    def lines(start: int, stop: int, out: io.StringIO) -> None:
+        n = stop - start
+        ages = rng.integers(16, 90, n)
+        incomes = rng.integers(10_000, 200_000, n)
+        tier = tiers[rng.integers(0, 4, n)]
+        churn = rng.random(n).round(3)
+        for j in range(n):
+            k = start + j
+            out.write(
+                f"{tenant.pk}\tc{k:07d}\tc{k}@example.com\tName{k % 97}\tLast\t\t"
+                f'{{"age": {ages[j]}, "income": {incomes[j]}, "tier": "{tier[j]}", "churn_risk": {churn[j]}}}'
+                f"\tf\tf\tnow()\tnow()\n"
+            )
+
+    columns = (
+        "tenant_id, external_id, email, first_name, last_name, phone, attributes, suppressed, unsubscribed, "
+        "created_at, updated_at"
+    )
+    copy_text("segments_customer", columns, customers, lines)
     print(f"setup: {customers:,} customers loaded in {time.monotonic() - started:.1f} s")
     segment = seg.segment_create(tenant=tenant, actor=actor, data={"name": "Everyone", "filters": {}})
     _, key = api_key_create(tenant=tenant, actor=None, name="bench", role=Role.EDITOR)
