@@ -86,15 +86,17 @@ def scratch_django(admin_url: str, name: str, *, debug: bool = True) -> str:
     return database_url
 
 
-def copy_text(table: str, columns: str, rows: int, lines: Callable[[int, int, io.StringIO], None]) -> None:
-    """COPY ``rows`` rows into ``table`` (text format), 100,000 at a time: ``lines(start, stop,
-    out)`` writes rows start..stop-1 to ``out``; then ANALYZE, as after any bulk load."""
+def copy_text(
+    table: str, columns: str, rows: int, lines: Callable[[int, int, io.StringIO], None], *, slice_rows: int = 100_000
+) -> None:
+    """COPY ``rows`` rows into ``table`` (text format), ``slice_rows`` at a time: ``lines(start,
+    stop, out)`` writes rows start..stop-1 to ``out``; then ANALYZE, as after any bulk load."""
     from django.db import connection
 
     with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        for start in range(0, rows, 100_000):
+        for start in range(0, rows, slice_rows):
             buffer = io.StringIO()
-            lines(start, min(rows, start + 100_000), buffer)
+            lines(start, min(rows, start + slice_rows), buffer)
             copy.write(buffer.getvalue())
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {table}")
