@@ -14,6 +14,7 @@ from django.utils.text import slugify
 from journeys.models import Plan, PlanStatus, RunStatus
 from kaireon.forms import ServiceErrorsMixin
 from kaireon.models import Tenant
+from kaireon.validators import validate_datetime
 from segments.models import Segment
 
 STEPS_EXAMPLE = """[
@@ -165,8 +166,12 @@ class RunFilterForm(forms.Form):
     )
     plan = forms.ChoiceField(label="Journey", required=False)
     contact = forms.CharField(label="Contact ID", required=False, max_length=128)
-    started_after = forms.DateTimeField(label="Started from", required=False, input_formats=DATETIME_FORMATS)
-    started_before = forms.DateTimeField(label="Started before", required=False, input_formats=DATETIME_FORMATS)
+    started_after = forms.DateTimeField(
+        label="Started from", required=False, input_formats=DATETIME_FORMATS, validators=[validate_datetime]
+    )
+    started_before = forms.DateTimeField(
+        label="Started before", required=False, input_formats=DATETIME_FORMATS, validators=[validate_datetime]
+    )
 
     def __init__(self, *args: Any, plans: list[Plan], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
