@@ -12,7 +12,7 @@ from django import forms
 from django.utils.text import slugify
 
 from journeys.models import Plan, PlanStatus, RunStatus
-from kaireon.forms import ServiceErrorsMixin
+from kaireon.forms import ServiceErrorsMixin, parse_json_text
 from kaireon.models import Tenant
 from kaireon.validators import validate_datetime
 from segments.models import Segment
@@ -32,10 +32,7 @@ STEP_ERROR = re.compile(r'^steps\[(?P<index>\d+)\](?: \(id "(?P<id>[^"]*)"\))?: 
 
 
 def parse_json(raw: str, *, expect: type, what: str) -> Any:
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
+    value = parse_json_text(raw)
     if not isinstance(value, expect):
         raise forms.ValidationError(what)
     return value

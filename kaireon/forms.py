@@ -19,6 +19,7 @@ maps such an error onto a Django form:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -27,6 +28,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions as drf_exceptions
 
 from kaireon.exceptions import camel
+from kaireon.parsers import JSONInputError, loads
 
 if TYPE_CHECKING:
     _FormBase = forms.Form
@@ -58,6 +60,17 @@ def _keyed_messages(exc: Exception) -> Iterator[tuple[str | None, list[str]]]:
         yield None, messages_of(exc.detail)
     else:
         raise exc
+
+
+def parse_json_text(raw: str) -> Any:
+    """JSON typed into a form, read as the API reads it (``kaireon.parsers.loads``: no NUL, no
+    non-finite numbers, bounded depth), or a form error saying where it broke."""
+    try:
+        return loads(raw)
+    except json.JSONDecodeError as exc:
+        raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
+    except JSONInputError as exc:
+        raise forms.ValidationError(str(exc)) from None
 
 
 class ServiceErrorsMixin(_FormBase):

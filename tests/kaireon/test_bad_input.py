@@ -31,3 +31,103 @@ def test_date_filters_out_of_range_answer_400_naming_the_parameter(client_for, t
 def test_date_filters_accept_real_offsets(client_for, tenant, path, param):
     response = client_for(tenant, Role.ADMIN).get(path, {param: "2026-06-29T21:26:59+14:00"})
     assert response.status_code == 200
+
+
+CHANNEL = {"name": "Push", "channelType": "push", "deliveryMode": "file"}
+
+
+def post_text(client, path: str, text: str):
+    return client.post(path, text, content_type="application/json")
+
+
+def nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize(
+    ("config", "field"),
+    [({"sender": "a\u0000b"}, "providerConfig.sender"), ({"send\u0000er": "ab"}, "providerConfig")],
+)
+def test_nul_in_a_json_string_or_key_is_a_400_naming_where(editor, config, field):
+    response = editor.post("/api/v1/channels", {**CHANNEL, "providerConfig": config}, format="json")
+    assert response.status_code == 400, response.content
+    assert list(response.json()["fields"]) == [field]
+    assert "NUL" in response.json()["error"]
+
+
+@pytest.mark.parametrize("depth", [65, 900, 5000])
+def test_json_nested_beyond_the_limit_is_a_400(editor, depth):
+    body = '{"name": "Push", "channelType": "push", "deliveryMode": "file", "providerConfig": {"a": %s}}'
+    response = post_text(editor, "/api/v1/channels", body % nested(depth))
+    assert response.status_code == 400, response.content
+    assert "deeper than 64 levels" in response.json()["error"]
+
+
+def test_json_depth_limit_is_a_setting(editor, settings):
+    settings.JSON_MAX_DEPTH = 4
+    body = '{"name": "Push", "channelType": "push", "deliveryMode": "file", "providerConfig": {"a": [[[1]]]}}'
+    response = post_text(editor, "/api/v1/channels", body)
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == ["providerConfig.a[0][0]"]
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e309", "-1e309"])
+def test_non_finite_numbers_in_json_are_a_400(editor, number):
+    body = '{"name": "Push", "channelType": "push", "deliveryMode": "file", "providerConfig": {"rate": %s}}'
+    response = post_text(editor, "/api/v1/channels", body % number)
+    assert response.status_code == 400, response.content
+    assert "finite" in response.json()["error"]
+
+
+def test_json_within_the_limits_is_accepted(editor):
+    config = {"sender": "ü ✓", "rate": 1e300, "deep": [[[[{"a": 1}]]]]}
+    response = editor.post("/api/v1/channels", {**CHANNEL, "providerConfig": config}, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["providerConfig"] == config
+
+
+@pytest.mark.parametrize("path", ["/api/v1/runs", "/api/v1/offers", "/api/v1/audit-logs", "/api/v1/contact-history"])
+def test_nul_in_a_query_string_is_a_400_naming_the_parameter(viewer, path):
+    response = viewer.get(f"{path}?q=a%00b")
+    assert response.status_code == 400
+    assert response.json() == {
+        "status": 400,
+        "error": "q: NUL characters (%00) are not allowed.",
+        "code": "invalid",
+        "fields": {"q": ["NUL characters (%00) are not allowed."]},
+    }
+
+
+@pytest.mark.parametrize("path", ["/api/v1/runs/run_%00", "/api/v1/journeys/runs/%00", "/api/v1/offers/a%00b"])
+def test_nul_in_an_api_path_is_a_400(viewer, path):
+    response = viewer.get(path)
+    assert response.status_code == 400
+    assert response.json()["error"] == "path: NUL characters (%00) are not allowed."
+
+
+def _api_views():
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    def walk(patterns):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns)
+            elif isinstance(pattern, URLPattern) and hasattr(pattern.callback, "cls"):
+                yield pattern.callback
+
+    return list(walk(get_resolver().url_patterns))
+
+
+def test_every_api_view_reads_json_through_the_project_parser():
+    from kaireon.parsers import CamelCaseJSONParser
+
+    views = _api_views()
+    assert len(views) > 20
+    for view in views:
+        instance = view.cls(**getattr(view, "initkwargs", {}))
+        json_parsers = [p for p in instance.get_parsers() if p.media_type == "application/json"]
+        for actions in (getattr(view, "actions", None) or {}).values():
+            handler = getattr(view.cls, actions, None)
+            parsers = getattr(handler, "kwargs", {}).get("parser_classes", [])
+            json_parsers += [p() for p in parsers if p.media_type == "application/json"]
+        assert all(isinstance(p, CamelCaseJSONParser) for p in json_parsers), view.cls
