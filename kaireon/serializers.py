@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from kaireon.models import ApiKey, AuditLog, Membership, Role, Tenant
 from kaireon.principal import Principal
+from kaireon.validators import COLUMN_RANGES, range_message
 
 
 class UTCDateTimeField(serializers.DateTimeField):
@@ -23,12 +24,26 @@ class UTCDateTimeField(serializers.DateTimeField):
 
 
 class ModelSerializer(serializers.ModelSerializer):
-    """Project base: UTC timestamps, and helpers to reach the request's principal."""
+    """Project base: UTC timestamps, integer columns bounded as on PostgreSQL, and helpers to
+    reach the request's principal."""
 
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.DateTimeField: UTCDateTimeField,
     }
+
+    def build_standard_field(self, field_name: str, model_field: Any) -> tuple[type[serializers.Field], dict[str, Any]]:
+        """An integer column takes what PostgreSQL's column takes, on SQLite too (which would
+        take 64 bits), within the model's own validators; the message states the range."""
+        field_class, kwargs = super().build_standard_field(field_name, model_field)
+        bounds = COLUMN_RANGES.get(model_field.get_internal_type())
+        if bounds is not None and issubclass(field_class, serializers.IntegerField):
+            low = max(bounds[0], kwargs.get("min_value", bounds[0]))
+            high = min(bounds[1], kwargs.get("max_value", bounds[1]))
+            message = range_message(low, high)
+            kwargs.update(min_value=low, max_value=high)
+            kwargs["error_messages"] = {**kwargs.get("error_messages", {}), "min_value": message, "max_value": message}
+        return field_class, kwargs
 
     @property
     def principal(self) -> Principal:

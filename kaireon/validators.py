@@ -9,6 +9,7 @@ one error shape.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.core.exceptions import ValidationError
 
@@ -29,3 +30,27 @@ def validate_datetime(value: dt.datetime | None) -> None:
         value.astimezone(dt.UTC)
     except (OverflowError, ValueError):
         raise ValidationError("This date and time is out of range.", code="invalid") from None
+
+
+# Bounds of the integer columns (PostgreSQL integer / bigint), and of integers kept in JSON that
+# reach such a column or a Python int → numpy int64 conversion.
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+COLUMN_RANGES = {
+    "SmallIntegerField": (-(2**15), 2**15 - 1),
+    "PositiveSmallIntegerField": (0, 2**15 - 1),
+    "IntegerField": (-(2**31), INT32_MAX),
+    "PositiveIntegerField": (0, INT32_MAX),
+    "BigIntegerField": (-(2**63), INT64_MAX),
+    "PositiveBigIntegerField": (0, INT64_MAX),
+}
+
+
+def in_range(value: Any, minimum: int, maximum: int) -> bool:
+    """``value`` is an integer (not a bool) from ``minimum`` to ``maximum``."""
+    return isinstance(value, int) and not isinstance(value, bool) and minimum <= value <= maximum
+
+
+def range_message(minimum: int, maximum: int, got: Any = None) -> str:
+    """The error for a value out of ``in_range``, stating the range (and the value, when given)."""
+    return f"Must be an integer from {minimum:,} to {maximum:,}" + (f" (got {got!r})." if got is not None else ".")

@@ -131,3 +131,21 @@ def test_every_api_view_reads_json_through_the_project_parser():
             parsers = getattr(handler, "kwargs", {}).get("parser_classes", [])
             json_parsers += [p() for p in parsers if p.media_type == "application/json"]
         assert all(isinstance(p, CamelCaseJSONParser) for p in json_parsers), view.cls
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        (
+            {"policyType": "frequency_cap", "period": "day", "maxCount": 99999999999999999999999},
+            "maxCount",
+            "2,147,483,647",
+        ),
+        ({"policyType": "cooldown", "cooldownHours": 2**31 - 1}, "cooldownHours", "from 1 to 87,600"),
+    ],
+)
+def test_contact_policy_limits_out_of_range_are_a_400_stating_it(editor, body, field, message):
+    response = editor.post("/api/v1/contact-policies", {"name": "Odd", **body}, format="json")
+    assert response.status_code == 400, response.content
+    assert list(response.json()["fields"]) == [field]
+    assert message in response.json()["fields"][field][0]

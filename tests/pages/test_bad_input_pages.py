@@ -47,3 +47,39 @@ def test_json_boxes_refuse_nul_deep_nesting_and_non_finite_numbers_beside_the_fi
     assert response.status_code == 200
     errors = response.context["form"].errors["filters"]
     assert message in errors[0], errors
+
+
+HUGE = "99999999999999999999999"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"policy_type": "frequency_cap", "max_count": HUGE, "period": "day"}, "max_count", "2,147,483,647"),
+        ({"policy_type": "cooldown", "cooldown_hours": HUGE}, "cooldown_hours", "Must be an integer from 1 to 87,600"),
+        ({"policy_type": "cooldown", "cooldown_hours": str(2**31 - 1)}, "cooldown_hours", "from 1 to 87,600"),
+    ],
+)
+def test_policy_form_refuses_absurd_limits_stating_the_range(client_as, tenant, changes, field, message):
+    from decisionflows.models import ContactPolicy
+
+    response = client_as(tenant, Role.EDITOR).post(
+        "/catalogue/policies/new/", {"name": "Odd", "status": "active", "scope": "global", **changes}
+    )
+    assert response.status_code == 200
+    assert message in response.context["form"].errors[field][0]
+    assert not ContactPolicy.objects.exists()
+
+
+@pytest.mark.parametrize("field", ["max_total_per_run", "max_per_offer", "max_per_channel"])
+def test_campaign_form_refuses_absurd_caps_stating_the_range(client_as, tenant, field):
+    from campaigns.models import Campaign
+    from tests.pages.test_campaigns_form import form_data
+    from tests.runs.conftest import build_catalogue
+
+    response = client_as(tenant, Role.EDITOR).post(
+        "/campaigns/new/", form_data(build_catalogue(tenant), **{field: HUGE})
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors[field] == [f"Must be an integer from 1 to 2,147,483,647 (got {HUGE})."]
+    assert not Campaign.objects.exists()
