@@ -29,6 +29,7 @@ from rest_framework import exceptions as drf_exceptions
 
 from kaireon.exceptions import camel
 from kaireon.parsers import JSONInputError, loads
+from kaireon.validators import validate_name
 
 if TYPE_CHECKING:
     _FormBase = forms.Form
@@ -83,6 +84,13 @@ class ServiceErrorsMixin(_FormBase):
     NOT_FOUND_FIELDS: ClassVar[Sequence[tuple[str, str]]] = ()
     # where an error of no field of this form goes (None: the form's own errors)
     NON_FIELD: ClassVar[str | None] = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A name goes to a service, like the API's (kaireon.serializers.NameField): the same rule.
+        name = self.fields.get("name")
+        if isinstance(name, forms.CharField):
+            name.validators.append(validate_name)
 
     @classmethod
     def error_location(cls, field: str, rest: str) -> str:

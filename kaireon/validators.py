@@ -9,6 +9,7 @@ one error shape.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -30,6 +31,31 @@ def validate_datetime(value: dt.datetime | None) -> None:
         value.astimezone(dt.UTC)
     except (OverflowError, ValueError):
         raise ValidationError("This date and time is out of range.", code="invalid") from None
+
+
+# Bidirectional embeddings, overrides and isolates reorder what is shown around them; other
+# format characters (the zero-width joiner of emoji sequences) are left alone.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def control_characters(text: str) -> list[str]:
+    """The control characters of ``text`` (NUL, newlines, tabs, DEL, C1, bidi overrides), as
+    ``U+0000``."""
+    return sorted({f"U+{ord(c):04X}" for c in text if unicodedata.category(c) == "Cc" or c in _BIDI_CONTROLS})
+
+
+def validate_name(value: Any) -> None:
+    """A name shown in lists, menus, files and logs: printable characters only. Control characters
+    hide or rewrite what is around them (bidi overrides, NUL, line breaks in a CSV or a log)."""
+    if not isinstance(value, str):
+        return
+    found = control_characters(value)
+    if found:
+        raise ValidationError(
+            "Names cannot contain control characters (found %(found)s).",
+            code="invalid",
+            params={"found": ", ".join(found)},
+        )
 
 
 # Bounds of the integer columns (PostgreSQL integer / bigint), and of integers kept in JSON that

@@ -149,3 +149,75 @@ def test_contact_policy_limits_out_of_range_are_a_400_stating_it(editor, body, f
     assert response.status_code == 400, response.content
     assert list(response.json()["fields"]) == [field]
     assert message in response.json()["fields"][field][0]
+
+
+NAME_ENDPOINTS = [
+    "/api/v1/channels",
+    "/api/v1/offers",
+    "/api/v1/contact-policies",
+    "/api/v1/decision-flows",
+    "/api/v1/segments",
+    "/api/v1/campaigns",
+    "/api/v1/journeys",
+    "/api/v1/runs",
+    "/api/v1/api-keys",
+]
+BAD_NAMES = ["Spring\u0000sale", "Spring\tsale", "Spring\x1b[31msale", "evil\u202egnp.exe", "Spring\x85sale"]
+
+
+@pytest.mark.parametrize("path", NAME_ENDPOINTS)
+@pytest.mark.parametrize("name", BAD_NAMES)
+def test_names_with_control_characters_are_a_400_naming_the_field(client_for, tenant, path, name):
+    response = client_for(tenant, Role.ADMIN).post(path, {"name": name}, format="json")
+    assert response.status_code == 400, response.content
+    messages = response.json()["fields"]["name"]
+    expected = "NUL characters" if "\x00" in name else "Names cannot contain control characters (found U+"
+    assert any(m.startswith(expected) for m in messages), messages
+
+
+def test_names_keep_emoji_sequences_and_accents(editor):
+    name = "Été 👩\u200d👩\u200d👧 offre"
+    response = editor.post("/api/v1/channels", {**CHANNEL, "name": name}, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["name"] == name
+
+
+RESPONSE_ONLY = {"RunCustomerSerializer"}  # documents a response (drf-spectacular), never reads a request
+
+
+def test_every_writable_name_of_the_api_refuses_control_characters():
+    import importlib
+
+    from rest_framework import serializers
+
+    from kaireon.validators import validate_name
+
+    for app in ("kaireon", "segments", "decisionflows", "runs", "campaigns", "journeys"):
+        importlib.import_module(f"{app}.serializers")
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    checked = 0
+    for cls in set(subclasses(serializers.Serializer)):
+        if cls.__module__.split(".")[0] not in (
+            "kaireon",
+            "segments",
+            "decisionflows",
+            "runs",
+            "campaigns",
+            "journeys",
+        ):
+            continue
+        if getattr(cls, "Meta", None) is None and issubclass(cls, serializers.ModelSerializer):
+            continue  # the abstract base
+        if cls.__name__ in RESPONSE_ONLY:
+            continue
+        field = cls().fields.get("name")
+        if field is None or field.read_only or not isinstance(field, serializers.CharField):
+            continue
+        assert validate_name in field.validators, cls
+        checked += 1
+    assert checked >= 10

@@ -83,3 +83,22 @@ def test_campaign_form_refuses_absurd_caps_stating_the_range(client_as, tenant, 
     assert response.status_code == 200
     assert response.context["form"].errors[field] == [f"Must be an integer from 1 to 2,147,483,647 (got {HUGE})."]
     assert not Campaign.objects.exists()
+
+
+NAME_FORMS = [
+    "/segments/new/",
+    "/runs/new/",
+    "/campaigns/new/",
+    "/catalogue/offers/new/",
+    "/catalogue/channels/new/",
+    "/catalogue/policies/new/",
+    "/catalogue/flows/new/",
+    "/journeys/new/",
+]
+
+
+@pytest.mark.parametrize("path", NAME_FORMS)
+def test_forms_refuse_names_with_control_characters_beside_the_field(client_as, tenant, path):
+    response = client_as(tenant, Role.ADMIN).post(path, {"name": "Spring\x07sale"})
+    assert response.status_code == 200
+    assert response.context["form"].errors["name"] == ["Names cannot contain control characters (found U+0007)."]
