@@ -259,6 +259,9 @@ REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
     "djangorestframework_camel_case.parser.CamelCaseFormParser",
     "djangorestframework_camel_case.parser.CamelCaseMultiPartParser",
 ]
+# The largest request body or uploaded file (customer imports): a 413 beyond it. Nginx or the
+# load balancer in front may set its own, lower limit.
+UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", "100000000"))  # 100 MB
 # NUL in a path or query string: a 400 right after the security middleware (its headers apply).
 MIDDLEWARE.insert(
     MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "kaireon.middleware.RefuseNulMiddleware"

@@ -82,12 +82,21 @@ def loads(text: str | bytes) -> Any:
 
 class CamelCaseJSONParser(_CamelCaseJSONParser):
     """The API's JSON parser: camelCase keys to snake_case as before, through ``loads``. A problem
-    at a path is a validation error of that field, the rest a parse error; both are 400s."""
+    at a path is a validation error of that field, the rest a parse error; both are 400s. A body
+    beyond UPLOAD_MAX_BYTES is a 413."""
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        # imported here: kaireon.exceptions imports DRF's views, whose settings import this module
+        from kaireon.exceptions import too_large, upload_max_bytes
+
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        limit = upload_max_bytes()
+        # read one byte past the limit: a body that big is refused without being read whole
+        raw = stream.read(limit + 1)
+        if len(raw) > limit:
+            raise too_large("The request body")
         try:
-            data = loads(stream.read().decode(encoding))
+            data = loads(raw.decode(encoding))
         except JSONInputError as exc:
             if exc.path:
                 raise ValidationError({exc.path: [exc.message]}) from None
