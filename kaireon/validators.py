@@ -61,13 +61,14 @@ def validate_name(value: Any) -> None:
 # Bounds of the integer columns (PostgreSQL integer / bigint), and of integers kept in JSON that
 # reach such a column or a Python int → numpy int64 conversion.
 INT32_MAX = 2**31 - 1
+INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 COLUMN_RANGES = {
     "SmallIntegerField": (-(2**15), 2**15 - 1),
     "PositiveSmallIntegerField": (0, 2**15 - 1),
     "IntegerField": (-(2**31), INT32_MAX),
     "PositiveIntegerField": (0, INT32_MAX),
-    "BigIntegerField": (-(2**63), INT64_MAX),
+    "BigIntegerField": (INT64_MIN, INT64_MAX),
     "PositiveBigIntegerField": (0, INT64_MAX),
 }
 
