@@ -16,6 +16,8 @@ from typing import Any
 from croniter import croniter
 from django.core.exceptions import ValidationError
 
+from kaireon.validators import INT32_MAX, in_range, range_message
+
 # --- schedule ------------------------------------------------------------------------------
 
 SCHEDULE_RULES = (
@@ -99,8 +101,8 @@ def schedule_clean(values: Mapping[str, Any], *, given: Mapping[str, Any]) -> di
 
 VOLUME_KEYS = ("max_total_per_run", "max_per_offer", "max_per_channel")
 VOLUME_HELP = (
-    "{maxTotalPerRun?, maxPerOffer?, maxPerChannel?}: positive integers, each optional; no other keys. "
-    "Global to each run, never exceeded, keeping the highest-scored recommendations."
+    "{maxTotalPerRun?, maxPerOffer?, maxPerChannel?}: integers from 1 to 2,147,483,647, each optional; "
+    "no other keys. Global to each run, never exceeded, keeping the highest-scored recommendations."
 )
 
 
@@ -118,8 +120,8 @@ def volume_constraints_clean(value: Any) -> dict[str, int] | None:
         if key not in value or value[key] is None:
             continue
         number = value[key]
-        if isinstance(number, bool) or not isinstance(number, int) or number < 1:
-            errors[f"volume_constraints.{key}"] = f"Must be a positive integer (got {number!r})."
+        if not in_range(number, 1, INT32_MAX):
+            errors[f"volume_constraints.{key}"] = range_message(1, INT32_MAX, got=number)
         else:
             cleaned[key] = number
     if errors:

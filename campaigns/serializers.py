@@ -20,7 +20,7 @@ from campaigns.models import (
     ScheduleType,
     schedule_time_validator,
 )
-from kaireon.serializers import ModelSerializer, UTCDateTimeField
+from kaireon.serializers import ModelSerializer, NameField, UTCDateTimeField
 from runs.selectors import run_results
 from runs.serializers import RunCustomerSerializer
 
@@ -204,9 +204,7 @@ class CampaignSerializer(ModelSerializer):
 
     decision_flow_id = serializers.CharField(max_length=40, help_text="A decision flow of this tenant (404 otherwise).")
     segment_id = serializers.CharField(max_length=40, help_text="A segment of this tenant (404 otherwise).")
-    name = serializers.CharField(
-        max_length=300, required=False, help_text='Default: "<flow name> x <segment name> campaign".'
-    )
+    name = NameField(max_length=300, required=False, help_text='Default: "<flow name> x <segment name> campaign".')
     status = serializers.ChoiceField(
         choices=CampaignStatus.choices,
         default="draft",
