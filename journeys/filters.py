@@ -11,7 +11,7 @@ from kaireon.filters import IsoDateTimeFilter
 
 
 class PlanFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=PlanStatus.choices)
+    status = django_filters.MultipleChoiceFilter(choices=PlanStatus.choices, distinct=False)
     key = django_filters.CharFilter()
     q = django_filters.CharFilter(field_name="name", lookup_expr="icontains")
 
