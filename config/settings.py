@@ -181,8 +181,8 @@ RUNS_CHUNK_SIZE_MAX = 20_000
 # A running chunk whose worker has not finished it within this many seconds is handed out again.
 RUNS_CHUNK_LEASE_SECONDS = int(os.environ.get("RUNS_CHUNK_LEASE_SECONDS", "120"))
 RUNS_CHUNK_MAX_RETRIES = int(os.environ.get("RUNS_CHUNK_MAX_RETRIES", "3"))
-# The reaper hands a run's planning or finalising out again at most this many times (one
-# staleness window apart) before the run fails with the reason, never pending forever.
+# Planning or finalising a run is tried by the workers at most this many times (a lost database
+# connection is retried; the reaper re-sends a lost message) before the run fails with the last error.
 RUNS_RECOVERY_MAX_ATTEMPTS = int(os.environ.get("RUNS_RECOVERY_MAX_ATTEMPTS", "5"))
 RUNS_CHUNK_RETRY_BACKOFF = int(os.environ.get("RUNS_CHUNK_RETRY_BACKOFF", "2"))  # seconds, doubled per retry
 # Failure drills: seconds a chunk sleeps after claiming it, so a drill can kill its worker mid-chunk.

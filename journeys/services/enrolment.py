@@ -36,6 +36,7 @@ from kaireon.exceptions import Conflict
 from kaireon.models import Tenant
 from kaireon.services import Actor, audit_record
 from segments import sql as segment_sql
+from segments.locks import segment_lock_in_use
 from segments.models import Customer, Segment
 from segments.selectors import segment_view_exists
 
@@ -285,8 +286,8 @@ def _resolve_contacts(*, tenant: Tenant, contacts: Iterable[Contact]) -> tuple[l
 
 
 def _segment_contacts(*, tenant: Tenant, segment: Segment) -> list[tuple[int, str]]:
-    # Locked while its view is read, so a concurrent delete cannot drop the view mid-read.
-    locked = Segment.objects.select_for_update(no_key=True).filter(tenant=tenant, pk=segment.pk).first()
+    # Kept from deletion while its view is read, so a concurrent delete cannot drop it mid-read.
+    locked = segment_lock_in_use(tenant=tenant, segment_id=segment.pk)
     if locked is None:
         raise ValidationError({"segment_id": "No such segment in this tenant."})
     segment = locked

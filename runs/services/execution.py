@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
@@ -33,8 +33,46 @@ except ImportError:  # pragma: no cover - kombu ships with celery
 
 
 # A lost or busy database connection: worth another try (the task's retries, then the reaper's
-# bounded ones), where any other error fails the run at once with its reason.
+# re-dispatch; each try counts, at most RUNS_RECOVERY_MAX_ATTEMPTS), where any other error fails
+# the run at once with its reason. The tasks retry on these classes; ``_is_transient`` narrows
+# SQLite's OperationalError, which also says "no such table", to a locked database.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError)
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, OperationalError) and connection.vendor == "sqlite":
+        return "locked" in str(exc) or "busy" in str(exc)
+    return isinstance(exc, TRANSIENT_ERRORS)
+
+
+def _start_stage(run_id: str, *, status: RunStatus, stage: str) -> bool:
+    """Count one attempt at a stage (planning a pending run, finalising a running one) as a
+    worker starts it; past RUNS_RECOVERY_MAX_ATTEMPTS the run fails instead. False when there is
+    nothing to do (another status) or the run just failed. Only executions count, never the
+    reaper's re-sends: a message waiting behind a long queue is not a failed attempt.
+
+    The conditional UPDATE waits while another worker holds the row (planning or finalising
+    it), then finds its status changed and counts nothing."""
+    counted = Run.objects.filter(pk=run_id, status=status).update(recovery_attempts=F("recovery_attempts") + 1)
+    if not counted:
+        return False
+    attempts = Run.objects.values_list("recovery_attempts", flat=True).get(pk=run_id)
+    if attempts <= settings.RUNS_RECOVERY_MAX_ATTEMPTS:
+        return True
+    last = (Run.objects.values_list("error_context", flat=True).get(pk=run_id) or {}).get("last_error", "")
+    message = f"{stage.capitalize()} did not complete in {attempts - 1} attempts" + (
+        f"; last error: {last}" if last else " (it kept failing on the database)."
+    )
+    run_fail(run_id=run_id, stage=stage, message=message, expected=status)
+    return False
+
+
+def _note_transient(run_id: str, exc: BaseException) -> None:
+    """Best effort: keep the last transient error for the message a later failure gives."""
+    try:
+        Run.objects.filter(pk=run_id).update(error_context={"last_error": f"{type(exc).__name__}: {exc}"[:1000]})
+    except Exception:  # noqa: BLE001  (the database may be what is failing)
+        logger.warning("run %s: could not record a transient error (%s)", run_id, exc)
 
 
 # --- plan ----------------------------------------------------------------------------------
@@ -47,12 +85,15 @@ def run_plan(*, run_id: str, dispatch: bool = True) -> list[int]:
     Idempotent: only a pending run is planned; a second call returns [] and does nothing. An
     error ends the run ``failed`` with the reason, in a transaction of its own (the planning one
     is rolled back whole); a lost connection is left to the task's retries and the reaper."""
+    if not _start_stage(run_id, status=RunStatus.PENDING, stage="planning"):
+        return []
     try:
         return _plan(run_id=run_id, dispatch=dispatch)
-    except TRANSIENT_ERRORS:
-        raise
-    except Exception as exc:  # noqa: BLE001  (any other planning error fails the run, with its reason)
-        run_fail(run_id=run_id, stage="planning", exc=exc)
+    except Exception as exc:
+        if _is_transient(exc):
+            _note_transient(run_id, exc)
+            raise
+        run_fail(run_id=run_id, stage="planning", exc=exc, expected=RunStatus.PENDING)
         return []
 
 
@@ -87,9 +128,9 @@ def _plan(*, run_id: str, dispatch: bool) -> list[int]:
     )
     chunk_ids = list(RunChunk.objects.filter(run=run).order_by("seq").values_list("pk", flat=True))
     if not chunk_ids:
-        transaction.on_commit(lambda: run_finalize(run_id=run_id))
+        transaction.on_commit(lambda: run_finalize(run_id=run_id), robust=True)
     elif dispatch:
-        transaction.on_commit(lambda: _dispatch_chunks(chunk_ids))
+        transaction.on_commit(lambda: _dispatch_chunks(chunk_ids), robust=True)
     return chunk_ids
 
 
@@ -108,19 +149,27 @@ def _chunk(run: Run, seq: int, ids: list[int]) -> RunChunk:
 
 
 def _dispatch_chunks(chunk_ids: Iterable[int]) -> None:
+    """After planning commits. A broker that drops out here loses nothing: the planned run's
+    pending chunks are what the reaper's "forgotten" pass sends again."""
     from runs import tasks
 
-    for chunk_id in chunk_ids:
-        tasks.process_chunk.delay(chunk_id)
+    try:
+        for chunk_id in chunk_ids:
+            tasks.process_chunk.delay(chunk_id)
+    except BrokerError as exc:
+        logger.warning("broker unavailable while fanning out chunks (%s): the reaper will send them", exc)
 
 
 @transaction.atomic
-def run_fail(*, run_id: str, stage: str, exc: BaseException | None = None, message: str = "") -> bool:
+def run_fail(
+    *, run_id: str, stage: str, exc: BaseException | None = None, message: str = "", expected: RunStatus | None = None
+) -> bool:
     """pending/running → failed, with the error and what the run was doing (stage, exception,
     traceback for admins). Its own transaction, so call it after the failed work rolled back.
-    Returns False when the run had already finished (nothing changes then)."""
-    run = Run.objects.select_for_update(of=("self",)).select_related("tenant").filter(pk=run_id).first()
-    if run is None or run.is_finished:
+    Returns False, changing nothing, when the run has finished or is no longer ``expected``
+    (planning committed meanwhile, say)."""
+    run = Run.objects.select_for_update(no_key=True, of=("self",)).select_related("tenant").filter(pk=run_id).first()
+    if run is None or run.is_finished or (expected is not None and run.status != expected):
         return False
     if exc is not None:
         message = f"{type(exc).__name__}: {exc}"
@@ -289,12 +338,16 @@ def run_finalize(*, run_id: str) -> Run | None:
     the contact history of what was recommended, the final status. Idempotent: only a running
     run whose chunks are all finished is finalised, once. An error fails the run with its reason
     (in a transaction of its own); a lost connection is left to the retries and the reaper."""
+    ready = Run.objects.filter(pk=run_id, chunk_count=F("chunks_done") + F("chunks_failed"))
+    if ready.exists() and not _start_stage(run_id, status=RunStatus.RUNNING, stage="finalising"):
+        return Run.objects.filter(pk=run_id).first()
     try:
         return _finalize(run_id=run_id)
-    except TRANSIENT_ERRORS:
-        raise
-    except Exception as exc:  # noqa: BLE001  (any other error fails the run, with its reason)
-        run_fail(run_id=run_id, stage="finalising", exc=exc)
+    except Exception as exc:
+        if _is_transient(exc):
+            _note_transient(run_id, exc)
+            raise
+        run_fail(run_id=run_id, stage="finalising", exc=exc, expected=RunStatus.RUNNING)
         return Run.objects.filter(pk=run_id).first()
 
 
@@ -381,7 +434,13 @@ def runs_reap(*, stale_after: timedelta | None = None) -> dict[str, int]:
     # had its tries once it has been claimed as often as its task may retry.
     exhausted = [pk for pk, attempts in expired if attempts > settings.RUNS_CHUNK_MAX_RETRIES]
     for chunk_id in exhausted:
-        run_chunk_fail(chunk_id=chunk_id, error="Its worker stopped (killed or lost) on every attempt.")
+        run_chunk_fail(
+            chunk_id=chunk_id,
+            error=(
+                "Its lease expired on every attempt: the worker was killed or lost, or took longer than "
+                f"RUNS_CHUNK_LEASE_SECONDS ({settings.RUNS_CHUNK_LEASE_SECONDS} s)."
+            ),
+        )
     forgotten = list(
         RunChunk.objects.filter(
             status=ChunkStatus.PENDING, run__status=RunStatus.RUNNING, run__started_at__lt=now - stale_after
@@ -390,38 +449,28 @@ def runs_reap(*, stale_after: timedelta | None = None) -> dict[str, int]:
     retried = [pk for pk, attempts in expired if attempts <= settings.RUNS_CHUNK_MAX_RETRIES] + forgotten
     for chunk_id in retried:
         tasks.process_chunk.delay(chunk_id)
-    plans = _recover(
-        Run.objects.filter(status=RunStatus.PENDING, updated_at__lt=now - stale_after),
-        stage="planning",
-        task=tasks.plan_run,
-        now=now,
+    plans = _resend(
+        Run.objects.filter(status=RunStatus.PENDING, updated_at__lt=now - stale_after), task=tasks.plan_run, now=now
     )
-    finals = _recover(
-        Run.objects.filter(status=RunStatus.RUNNING, chunk_count=F("chunks_done") + F("chunks_failed")).filter(
-            updated_at__lt=now - timedelta(seconds=30)
+    finals = _resend(
+        Run.objects.filter(
+            status=RunStatus.RUNNING,
+            chunk_count=F("chunks_done") + F("chunks_failed"),
+            updated_at__lt=now - stale_after,
         ),
-        stage="finalising",
         task=tasks.finalize_run,
         now=now,
     )
-    return {"chunks": len(retried), "chunks_failed": len(exhausted), **plans, **finals}
+    return {"chunks": len(retried), "chunks_failed": len(exhausted), "plans": plans, "finalize": finals}
 
 
-def _recover(runs: QuerySet[Run], *, stage: str, task: Any, now: datetime) -> dict[str, int]:
-    """Hand each run's stage out again, at most RUNS_RECOVERY_MAX_ATTEMPTS times (spaced by the
-    staleness window, since each attempt touches ``updated_at``); then fail it with the reason."""
-    key = "plans" if stage == "planning" else "finalize"
-    limit = settings.RUNS_RECOVERY_MAX_ATTEMPTS
-    sent = failed = 0
-    for run_id, attempts in runs.values_list("pk", "recovery_attempts"):
-        if attempts >= limit:
-            message = (
-                f"{stage.capitalize()} did not complete after {attempts} attempts "
-                "(its message was lost, or it kept failing on the database)."
-            )
-            failed += run_fail(run_id=run_id, stage=stage, message=message)
-            continue
-        Run.objects.filter(pk=run_id).update(recovery_attempts=F("recovery_attempts") + 1, updated_at=now)
-        task.delay(run_id)
-        sent += 1
-    return {key: sent, f"{key}_failed": failed}
+def _resend(runs: QuerySet[Run], *, task: Any, now: datetime) -> int:
+    """Send each run's stage again, once per staleness window (``updated_at`` is touched, by a
+    conditional UPDATE that skips a run whose status moved on). The stage counts its attempts
+    when a worker starts it (``_start_stage``), so a queue's backlog never fails a run."""
+    sent = 0
+    for run_id, status in runs.values_list("pk", "status"):
+        if Run.objects.filter(pk=run_id, status=status).update(updated_at=now):
+            task.delay(run_id)
+            sent += 1
+    return sent

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework import exceptions
@@ -19,8 +21,8 @@ from kaireon.models import Tenant
 from kaireon.services import Actor, audit_record, snapshot
 from runs import executor, hooks
 from runs.models import ChunkStatus, ExecutionMode, Run, RunChunk, RunStatus
-from runs.services.execution import run_chunk_process, run_finalize, run_plan
-from segments.models import Segment
+from runs.services.execution import TRANSIENT_ERRORS, run_chunk_fail, run_chunk_process, run_finalize, run_plan
+from segments.locks import segment_lock_in_use
 from segments.selectors import segment_view_exists, validated_filters
 
 logger = logging.getLogger(__name__)
@@ -62,9 +64,9 @@ def run_create(
         raise _not_found("Decision flow", decision_flow_id)
     segment = None
     if segment_id:
-        # Locked until the run is stored, so a concurrent delete waits for it (and the run has
-        # frozen the filters by then) rather than pulling the segment from under the check.
-        segment = Segment.objects.select_for_update(no_key=True).filter(tenant=tenant, pk=segment_id).first()
+        # Kept from deletion until the run is stored (with the filters frozen by then), rather
+        # than pulled from under the check.
+        segment = segment_lock_in_use(tenant=tenant, segment_id=segment_id)
         if segment is None:
             raise _not_found("Segment", segment_id)
         if not segment.has_view or not segment_view_exists(segment):
@@ -164,11 +166,27 @@ def run_start_inline(*, tenant: Tenant, actor: Actor, run: Run) -> None:
 def run_execute_inline(*, run_id: str, progress: Callable[[Run], None] | None = None) -> Run:
     """Plan, process every chunk and finalise in this process, one chunk after another."""
     for chunk_id in run_plan(run_id=run_id, dispatch=False):
-        run_chunk_process(chunk_id=chunk_id, worker="inline", finalize=False)
+        _chunk_inline(chunk_id)
         if progress is not None:
             progress(Run.objects.get(pk=run_id))
     run_finalize(run_id=run_id)
     return Run.objects.get(pk=run_id)
+
+
+def _chunk_inline(chunk_id: int) -> None:
+    """A chunk with the worker's retries (RUNS_CHUNK_MAX_RETRIES; a lost connection backs off),
+    then, still failing, recorded failed: the run ends completed_with_errors, never running."""
+    error = ""
+    for attempt in range(settings.RUNS_CHUNK_MAX_RETRIES + 1):
+        try:
+            run_chunk_process(chunk_id=chunk_id, worker="inline", finalize=False)
+            return
+        except Exception as exc:  # noqa: BLE001  (as the task's autoretry_for=(Exception,))
+            error = f"{type(exc).__name__}: {exc}"
+            logger.warning("inline chunk %s, attempt %s: %s", chunk_id, attempt + 1, error)
+            if isinstance(exc, TRANSIENT_ERRORS):
+                time.sleep(min(settings.RUNS_CHUNK_RETRY_BACKOFF * 2**attempt, 30))
+    run_chunk_fail(chunk_id=chunk_id, error=error)
 
 
 # --- cancel, delete ------------------------------------------------------------------------
@@ -200,7 +218,11 @@ def run_cancel(*, tenant: Tenant, actor: Actor, run: Run, reason: str = "") -> R
 
 @transaction.atomic
 def run_delete(*, tenant: Tenant, actor: Actor, instance: Run, reason: str = "") -> None:
-    """Remove a finished run with its chunks and recommendation rows (one DELETE by run id)."""
+    """Remove a finished run with its chunks and recommendation rows (one DELETE by run id).
+
+    Its chunks are locked before the run, the order a chunk's own write takes (chunk, then run):
+    a chunk still rolling back its write after a cancel finishes first, no deadlock."""
+    list(RunChunk.objects.select_for_update().filter(run_id=instance.pk).order_by("pk").values_list("pk", flat=True))
     locked = Run.objects.select_for_update().get(pk=instance.pk, tenant=tenant)
     if not locked.is_finished:
         raise Conflict(f"Run is {locked.status}; cancel it before deleting it.", current_status=locked.status)

@@ -69,7 +69,7 @@ def segment_create(*, tenant: Tenant, actor: Actor, data: Mapping[str, Any]) -> 
 @transaction.atomic
 def segment_update(*, tenant: Tenant, actor: Actor, instance: Segment, data: Mapping[str, Any]) -> Segment:
     """Change name, description or filters; new filters replace the view and recount."""
-    segment = Segment.objects.select_for_update().get(pk=instance.pk, tenant=tenant)
+    segment = Segment.objects.select_for_update(no_key=True).get(pk=instance.pk, tenant=tenant)
     before = snapshot(segment, exclude=_SEGMENT_AUDIT_EXCLUDE)
     if "name" in data and data["name"] != segment.name:
         _check_segment_name(tenant=tenant, name=data["name"], exclude=segment.pk)
@@ -95,7 +95,7 @@ def segment_update(*, tenant: Tenant, actor: Actor, instance: Segment, data: Map
 @transaction.atomic
 def segment_refresh(*, tenant: Tenant, actor: Actor, segment: Segment) -> Segment:
     """Recreate the view from the current filters and schema, and recount the segment."""
-    segment = Segment.objects.select_for_update().get(pk=segment.pk, tenant=tenant)
+    segment = Segment.objects.select_for_update(no_key=True).get(pk=segment.pk, tenant=tenant)
     before = {"customer_count": segment.customer_count, "view_name": segment.view_name}
     _build_view(segment)
     segment.save(update_fields=["view_name", "customer_count", "last_refreshed_at", "updated_at"])
@@ -114,17 +114,16 @@ def segment_refresh(*, tenant: Tenant, actor: Actor, segment: Segment) -> Segmen
 def segment_delete(*, tenant: Tenant, actor: Actor, instance: Segment) -> None:
     """Delete the segment and drop its view (the row goes first: a protected row stops both).
 
-    The row is locked first: whoever is reading the view under the segment's lock (a run being
-    created, a journey enrolling it) finishes before the view goes."""
-    instance = Segment.objects.select_for_update().get(pk=instance.pk, tenant=tenant)
-    audit_record(
-        tenant=tenant,
-        actor=actor,
-        action="delete",
-        instance=instance,
-        before=snapshot(instance, exclude=_SEGMENT_AUDIT_EXCLUDE),
-    )
-    view_name = instance.view_name or sql.view_name_for(instance.pk)
-    instance.delete()
+    Lock order, the same as every run's (segments.locks): the segment (waiting for whoever uses
+    it: a run being created, a journey enrolling), then the runs that name it (SET_NULL), then
+    the tenant's audit chain last. Auditing first would hold the tenant while waiting on a run
+    that is planning, itself about to audit: a deadlock. A second delete finds nothing to do."""
+    segment = Segment.objects.select_for_update().filter(pk=instance.pk, tenant=tenant).first()
+    if segment is None:
+        return
+    before = snapshot(segment, exclude=_SEGMENT_AUDIT_EXCLUDE)
+    view_name = segment.view_name or sql.view_name_for(segment.pk)
+    segment.delete()
     with connection.cursor() as cursor:
         cursor.execute(sql.drop_view_sql(view_name=view_name))
+    audit_record(tenant=tenant, actor=actor, action="delete", instance=instance, before=before)

@@ -6,7 +6,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.db.models import F
 from django.test import override_settings
 from django.utils import timezone
@@ -122,40 +122,127 @@ def test_a_database_error_during_planning_fails_the_run_with_its_reason(catalogu
 
 
 @pytest.mark.django_db
-def test_the_reaper_fails_a_run_whose_planning_never_happens(catalogue, system_actor, monkeypatch, settings):
-    settings.RUNS_RECOVERY_MAX_ATTEMPTS = 3
+def test_the_reaper_resends_a_lost_planning_without_failing_a_run_that_waits_in_a_queue(
+    catalogue, system_actor, monkeypatch, settings
+):
+    settings.RUNS_RECOVERY_MAX_ATTEMPTS = 2
     sent: list[str] = []
     monkeypatch.setattr(tasks.plan_run, "delay", sent.append)
-    run = new_run(catalogue, system_actor)  # pending; its planning message is "lost"
-    for attempt in range(1, 4):
+    run = new_run(catalogue, system_actor)  # pending; its planning message is lost, or far back in a queue
+    for _ in range(5):
         Run.objects.filter(pk=run.pk).update(updated_at=timezone.now() - timedelta(hours=1))
         assert services.runs_reap()["plans"] == 1
-        run.refresh_from_db()
-        assert (run.status, run.recovery_attempts) == (RunStatus.PENDING, attempt)
-        # handed out again only once the staleness window passed since the last attempt
+        # sent again only once the staleness window passed since the last send
         assert services.runs_reap()["plans"] == 0
-    assert sent == [run.pk] * 3
-    Run.objects.filter(pk=run.pk).update(updated_at=timezone.now() - timedelta(hours=1))
-    assert services.runs_reap()["plans_failed"] == 1
     run.refresh_from_db()
-    assert run.status == RunStatus.FAILED
-    assert "Planning did not complete after 3 attempts" in run.error
-    assert run.error_context["recovery_attempts"] == 3
+    assert (run.status, run.recovery_attempts) == (RunStatus.PENDING, 0)
+    assert sent == [run.pk] * 5
+    # the message finally reaches a worker: the run is planned
+    assert services.run_plan(run_id=run.pk, dispatch=False)
+    run.refresh_from_db()
+    assert (run.status, run.recovery_attempts) == (RunStatus.RUNNING, 0)
+
+
+def _lost_connection(run: Run):
+    raise OperationalError("database is locked")
+    yield  # pragma: no cover
 
 
 @pytest.mark.django_db
-def test_the_reaper_fails_a_run_whose_finalising_never_happens(catalogue, system_actor, monkeypatch, settings):
+def test_planning_that_keeps_losing_its_connection_fails_after_its_attempts(
+    catalogue, system_actor, monkeypatch, settings
+):
+    settings.RUNS_RECOVERY_MAX_ATTEMPTS = 3
+    monkeypatch.setattr(executor, "audience_ids", _lost_connection)
+    run = new_run(catalogue, system_actor)
+    for attempt in range(1, 4):
+        with pytest.raises(OperationalError):  # the task's retry (then the reaper's re-send) tries again
+            services.run_plan(run_id=run.pk, dispatch=False)
+        run.refresh_from_db()
+        assert (run.status, run.recovery_attempts) == (RunStatus.PENDING, attempt)
+    assert services.run_plan(run_id=run.pk, dispatch=False) == []
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    assert run.error == (
+        "Run failed during planning: Planning did not complete in 3 attempts; "
+        "last error: OperationalError: database is locked"
+    )
+    assert run.error_context["recovery_attempts"] == 4
+
+
+@pytest.mark.django_db
+def test_finalising_that_keeps_losing_its_connection_fails_after_its_attempts(
+    catalogue, system_actor, monkeypatch, settings
+):
     settings.RUNS_RECOVERY_MAX_ATTEMPTS = 1
-    monkeypatch.setattr(tasks.finalize_run, "delay", lambda run_id: None)
     run = new_run(catalogue, system_actor)
     for chunk_id in services.run_plan(run_id=run.pk, dispatch=False):
         services.run_chunk_process(chunk_id=chunk_id, finalize=False)
-    for _ in range(2):
-        Run.objects.filter(pk=run.pk).update(updated_at=timezone.now() - timedelta(hours=1))
-        services.runs_reap()
+
+    def lost(run: Run) -> dict:
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(hooks, "before_summary", [lost])
+    with pytest.raises(OperationalError):
+        services.run_finalize(run_id=run.pk)
+    assert Run.objects.get(pk=run.pk).status == RunStatus.RUNNING
+    finalised = services.run_finalize(run_id=run.pk)
+    assert finalised is not None
+    assert finalised.status == RunStatus.FAILED
+    assert finalised.error.startswith("Run failed during finalising: Finalising did not complete in 1 attempts")
+
+
+@pytest.mark.django_db
+def test_a_failure_seen_late_never_fails_a_run_that_moved_on(catalogue, system_actor):
+    run = new_run(catalogue, system_actor)
+    services.run_plan(run_id=run.pk, dispatch=False)
+    assert not services.run_fail(run_id=run.pk, stage="planning", message="late", expected=RunStatus.PENDING)
+    assert Run.objects.get(pk=run.pk).status == RunStatus.RUNNING
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_broker_that_drops_out_during_fan_out_leaves_the_planned_run_to_the_reaper(tenant, monkeypatch):
+    from kombu.exceptions import OperationalError as BrokerDown
+
+    catalogue = build_catalogue(tenant, customers=20)
+    run = new_run(catalogue, None)
+
+    def down(chunk_id: int) -> None:
+        raise BrokerDown("Error 111 connecting to redis")
+
+    monkeypatch.setattr(tasks.process_chunk, "delay", down)
+    chunk_ids = services.run_plan(run_id=run.pk)  # dispatches after commit: the broker is gone
     run.refresh_from_db()
-    assert run.status == RunStatus.FAILED
-    assert "Finalising did not complete after 1 attempts" in run.error
+    assert run.status == RunStatus.RUNNING
+    assert set(RunChunk.objects.filter(run=run).values_list("status", flat=True)) == {ChunkStatus.PENDING}
+    sent: list[int] = []
+    monkeypatch.setattr(tasks.process_chunk, "delay", sent.append)
+    Run.objects.filter(pk=run.pk).update(started_at=timezone.now() - timedelta(hours=1))
+    services.runs_reap()
+    assert sent == chunk_ids
+
+
+@pytest.mark.django_db
+def test_an_inline_run_whose_chunk_keeps_failing_ends_completed_with_errors(
+    catalogue, system_actor, monkeypatch, settings
+):
+    settings.RUNS_CHUNK_SIZE = 30
+    settings.RUNS_CHUNK_MAX_RETRIES = 1
+    real = executor.chunk_decide
+    calls: list[int] = []
+
+    def second_chunk_broken(*, tenant, chunk, context):
+        calls.append(chunk.seq)
+        if chunk.seq == 1:
+            raise ValueError("bad data in this slice")
+        return real(tenant=tenant, chunk=chunk, context=context)
+
+    monkeypatch.setattr(executor, "chunk_decide", second_chunk_broken)
+    run = services.run_execute_inline(run_id=new_run(catalogue, system_actor).pk)
+    assert calls == [0, 1, 1]  # one retry, as the worker's task has
+    assert run.status == RunStatus.COMPLETED_WITH_ERRORS
+    assert run.error_context["first_error"] == "ValueError: bad data in this slice"
+    assert run.failed_customers == 30
 
 
 @pytest.mark.django_db
@@ -172,7 +259,7 @@ def test_a_chunk_whose_worker_keeps_dying_fails_instead_of_looping(catalogue, sy
     assert services.runs_reap()["chunks_failed"] == 1
     chunk = RunChunk.objects.get(pk=chunk_id)
     assert chunk.status == ChunkStatus.FAILED
-    assert "worker stopped" in chunk.error
+    assert chunk.error.startswith("Its lease expired on every attempt: the worker was killed or lost")
 
 
 @pytest.mark.django_db
