@@ -50,6 +50,9 @@ install: $(STAMP_RUN) ## Create .venv if missing and install the project (only w
 
 install-dev: $(STAMP_DEV) ## Same, with the dev tools (pytest, ruff, mypy)
 
+# The demo's integration channels post to the local web process (kaireon/demo): allow loopback
+# webhooks here only; production refuses them (kaireon/webhooks.py).
+run: export WEBHOOK_ALLOWED_HOSTS ?= 127.0.0.1
 run: $(STAMP_RUN) ## Migrate, load demo data, then start redis, web, worker and beat with honcho (Ctrl-C stops all)
 	$(MANAGE) migrate --noinput
 	@# `help --commands` lists command names without importing them: a broken seed_demo fails loudly.

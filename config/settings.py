@@ -190,6 +190,13 @@ RUNS_CHUNK_FAULT_DELAY = float(os.environ.get("RUNS_CHUNK_FAULT_DELAY", "0"))
 # recorded as a skipped campaign run instead of running; only the latest missed slot is recorded.
 CAMPAIGNS_GRACE_SECONDS = int(os.environ.get("CAMPAIGNS_GRACE_SECONDS", "3600"))
 
+# --- Webhooks (security, issue 10) -----------------------------------------------------------
+# Hosts, IP addresses or networks (CIDR) webhooks may reach although they are loopback, private
+# or link-local (kaireon.webhooks refuses those by default). Empty in production; `make run` sets
+# 127.0.0.1 for the demo's local webhook receiver.
+WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", "")
+# --- end webhooks ---------------------------------------------------------------------------
+
 # --- Journeys -----------------------------------------------------------------------------
 # Seconds per tick: how often beat sends journeys.tick, and what wait durations convert with.
 JOURNEYS_TICK_SECONDS = float(os.environ.get("JOURNEYS_TICK_SECONDS", "10"))
