@@ -7,6 +7,7 @@ REDIS_URL     default redis://127.0.0.1:6390/0, the embedded Redis that `make ru
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -134,6 +135,24 @@ STORAGES = {
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Login throttling (security, issue 10) --------------------------------------------------
+# django-axes counts failed sign-ins (the login page and the admin's) per username *and* address:
+# after AXES_FAILURE_LIMIT failures that pair is locked out for AXES_COOLOFF_MINUTES, even with
+# the right password. API keys never go through authenticate(), so axes does not see them.
+# Behind a proxy the address is REMOTE_ADDR, the proxy's: the pair then is in effect the username.
+INSTALLED_APPS += ["axes"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out pair before the password
+    "django.contrib.auth.backends.ModelBackend",
+]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last, as axes asks
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "kaireon.pages.login_locked_out"  # the login page with the reason, 429
+# --- end login throttling -------------------------------------------------------------------
 
 # --- Redis, Celery -------------------------------------------------------------------------
 EMBEDDED_REDIS_PORT = int(os.environ.get("EMBEDDED_REDIS_PORT", "6390"))
