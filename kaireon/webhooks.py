@@ -145,6 +145,9 @@ def webhook_post(url: str, body: Any, *, headers: dict[str, str], timeout: float
     )
     try:
         with HTTPSession(config) as session:
+            # No HTTP(S)_PROXY from the environment: a proxy would resolve the host itself,
+            # after our check, and the filter would only see the proxy's address.
+            session.trust_env = False
             return session.post(url, json=body, headers=headers, timeout=timeout, allow_redirects=False)
     except InvalidIPAddress as exc:
         # resolve_refusal saw a public address, the connection's own lookup a forbidden one.

@@ -304,6 +304,19 @@ def test_webhook_redirects_are_not_followed(make_campaign, system_actor, catalog
     assert target.requests == []
 
 
+def test_proxy_settings_from_the_environment_are_ignored(make_campaign, system_actor, catalogue, hook, monkeypatch):
+    """A proxy would resolve the webhook's host after our check; a dead one here proves it is not used."""
+    state, url = hook
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
+    campaign_run = _finished(make_campaign, system_actor, catalogue, url)
+    _send_all(campaign_run)
+    assert {status for status, _, _ in _failures(campaign_run)} == {DeliveryStatus.SENT}
+    assert len(state.requests) == 1
+
+
 # --- the work queue (manual channels) ------------------------------------------------------
 
 
