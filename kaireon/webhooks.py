@@ -11,12 +11,14 @@ the network: without a check an editor could make them POST to the cloud metadat
 
 ``settings.WEBHOOK_ALLOWED_HOSTS`` (env ``WEBHOOK_ALLOWED_HOSTS``, comma-separated host names,
 IP addresses or networks such as ``10.20.0.0/16``; empty by default) lets an operator allow
-internal receivers, e.g. ``127.0.0.1`` for local testing.
+internal receivers, e.g. ``127.0.0.1`` for local testing. Networks match URLs written with an
+IP address; a host name is allowed by listing the name.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,6 +29,7 @@ from requests_hardened import Config, HTTPSession
 from requests_hardened.ip_filter import EXTRA_BLOCKED_NET_RANGES, InvalidIPAddress
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+logger = logging.getLogger(__name__)
 
 # Names of cloud metadata services that may not resolve to a link-local address through every
 # resolver (GCP, Azure, AWS, Alibaba, OpenStack), refused by name before any lookup.
@@ -70,10 +73,18 @@ def address_refusal(address: IPAddress) -> str | None:
 
 
 def _allowed(host: str, address: IPAddress | None) -> bool:
+    """Whether the operator allows ``host``: by its name, or, for a URL written with an IP
+    address, by a network containing it. A name is never allowed through the network its
+    addresses fall in: the connection's own lookup, unchecked, could then go anywhere."""
     for entry in getattr(settings, "WEBHOOK_ALLOWED_HOSTS", ()):
         entry = entry.strip().lower()
         if "/" in entry:
-            if address is not None and address in ipaddress.ip_network(entry, strict=False):
+            try:
+                network = ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                logger.warning("WEBHOOK_ALLOWED_HOSTS: %r is not a network; ignored", entry)
+                continue
+            if address is not None and address in network:
                 return True
         elif entry.strip("[]") == host:
             return True
@@ -123,8 +134,6 @@ def resolve_refusal(url: str) -> str | None:
         return None  # unresolvable: the request itself fails with a clear connection error
     for info in infos:
         address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if _allowed(host, address):
-            return None
         refusal = address_refusal(address)
         if refusal is not None:
             return f"{host} resolves to {refusal.removeprefix(f'{address} is ')} ({address})"

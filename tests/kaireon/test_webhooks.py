@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
-from kaireon.webhooks import webhook_url_refusal
+from kaireon.webhooks import resolve_refusal, webhook_url_refusal
 
 
 @pytest.mark.parametrize(
@@ -42,3 +44,16 @@ def test_the_allow_list_is_empty_unless_configured():
     code = "from config import settings; print(settings.WEBHOOK_ALLOWED_HOSTS)"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)  # noqa: S603  (our own interpreter, fixed code)
     assert out.stdout.strip() == "[]"
+
+
+def test_networks_allow_ip_urls_but_not_names_resolving_into_them(settings, monkeypatch):
+    settings.WEBHOOK_ALLOWED_HOSTS = ["10.20.0.0/16", "not-a-network/99", "hooks.internal"]
+
+    def getaddrinfo(host: str, port: Any, *args: Any, **kwargs: Any) -> Any:
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.20.3.4", port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    assert resolve_refusal("http://10.20.3.4/hook") is None
+    assert resolve_refusal("http://hooks.internal/hook") is None  # listed by name
+    # not listed: the connection's own lookup could answer anything
+    assert resolve_refusal("http://other.internal/hook") == ("other.internal resolves to a private address (10.20.3.4)")
