@@ -26,7 +26,8 @@ WITH_BROKER := $(if $(REDIS_URL),,$(PY) -m kaireon.embedded_redis run --fresh --
 PYTEST_ARGS ?=
 # Where `make browser` notes the Chromium it downloaded with Playwright (when there is no system one).
 CHROMIUM_PATH_FILE := $(VENV)/.chromium-path
-BENCH ?= $(sort $(wildcard bench/*.py))
+# bench/limit.py is the reference the scripts import, not a benchmark of its own.
+BENCH ?= $(filter-out bench/__init__.py bench/limit.py,$(sort $(wildcard bench/*.py)))
 HOST_URL := http://127.0.0.1:8000
 
 .PHONY: help install install-dev run web worker beat flower redis browser test lint format bench clean distclean

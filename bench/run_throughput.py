@@ -12,10 +12,13 @@ What it does:
 2. starts one Celery worker with ``--workers`` pool processes on that database;
 3. POSTs /api/v1/runs for a segment of every customer (through the DRF view, as a client would)
    and polls until the run is finished: the run's seconds are from the POST to the final status;
-4. the baseline: COPY the same customers out, score 20 offers per customer with numpy, take the
-   top ``--max-offers``, COPY the rows into a table shaped like runs_recommendation.
+4. the limit (bench/limit.py), in the same invocation: the same customers as typed columns
+   (copied untimed), binary COPY out, the same kind of decision in numpy, binary COPY of integer
+   rows into an unindexed table, pipelined over three threads.
 
-Prints customers/second and seconds for both, the ratio, and the workers' peak RSS.
+Prints seconds and customers/second for both, ``limit-ratio: X.XX`` (product ÷ limit), the
+CPU-seconds PostgreSQL and the workers spent for each, and ``peak-rss-mb: N`` of the workers.
+``--repeat N`` interleaves both N times and adds min / median / max.
 """
 
 from __future__ import annotations
@@ -222,92 +225,77 @@ def timed_run(ids: dict[str, str], root_pid: int) -> tuple[float, float, dict]:
     return elapsed, peak, {"status": run.status, "error": run.error, **(body.get("summary") or {})}
 
 
-def baseline(tenant_id: str, offers: int, max_offers: int) -> tuple[float, int]:
-    """COPY out, numpy decide, COPY in: the floor any implementation pays for the same rows."""
-    import numpy as np
-    import polars as pl
-    from django.db import connection
-
-    started = time.monotonic()
-    out = io.BytesIO()
-    with connection.cursor() as cursor:
-        with cursor.cursor.copy(
-            f"COPY (SELECT id, attributes::text FROM segments_customer WHERE tenant_id = '{tenant_id}' ORDER BY id) "
-            "TO STDOUT WITH (FORMAT csv)"
-        ) as copy:
-            for block in copy:
-                out.write(block)
-        out.seek(0)
-        frame = pl.read_csv(out, has_header=False, new_columns=["id", "attributes"])
-        struct = pl.Struct({"age": pl.Int64, "income": pl.Float64, "tier": pl.String, "churn_risk": pl.Float64})
-        frame = frame.with_columns(pl.col("attributes").str.json_decode(struct)).unnest("attributes")
-        n = frame.height
-        rng = np.random.default_rng(3)
-        value = rng.random(offers)
-        priority = rng.random(offers)
-        adult = (frame.get_column("age").to_numpy() >= 18)[:, None]
-        gold = (frame.get_column("tier").to_numpy() == "gold")[:, None]
-        churn = frame.get_column("churn_risk").to_numpy()[:, None]
-        p = np.where(gold, 0.52, 0.4)
-        r = np.where(churn < 0.5, 1.0, 0.7)
-        score = p**0.4 * r**0.2 * value[None, :] ** 0.3 * priority[None, :] ** 0.1
-        score = np.where(adult | (np.arange(offers) % 3 != 0)[None, :], score, 0.0)
-        top = np.argsort(-score, axis=1)[:, :max_offers]
-        rows = pl.DataFrame(
-            {
-                "run_id": ["baseline"] * (n * max_offers),
-                "customer_id": np.repeat(frame.get_column("id").to_numpy(), max_offers),
-                "rank": np.tile(np.arange(1, max_offers + 1), n),
-                "offer_id": top.ravel().astype(str),
-                "channel_id": "ch",
-                "creative_id": "cr",
-                "score": np.take_along_axis(score, top, axis=1).ravel(),
-            }
-        )
-        cursor.execute("CREATE TABLE baseline_recommendation (LIKE runs_recommendation INCLUDING ALL)")
-        columns = "run_id, customer_id, rank, offer_id, channel_id, creative_id, score"
-        with cursor.cursor.copy(f"COPY baseline_recommendation ({columns}) FROM STDIN") as copy:
-            copy.write(rows.write_csv(include_header=False, separator="\t").encode())
-    return time.monotonic() - started, n
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--offers", type=int, default=20)
     parser.add_argument("--max-offers", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2, help="Celery pool processes")
+    parser.add_argument("--repeat", type=int, default=1, help="product and limit, interleaved, this many times")
     parser.add_argument("--admin-url", default=os.environ.get("BENCH_ADMIN_URL", DEFAULT_ADMIN_URL))
     args = parser.parse_args()
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/9")
+    # the SMS channel's webhook points at this machine (nothing is delivered: no campaign)
+    os.environ.setdefault("WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
 
     database_url = prepare_database(args.admin_url)
     setup_django(database_url)
+    import psycopg
+    from django.db import connection
+
+    from bench import limit
     from config.celery import app
 
     app.control.purge()
     ids = load_catalogue(args.customers, args.offers, args.max_offers)
+    with connection.cursor() as cursor:
+        typed = limit.prepare_typed_customers(cursor, ids["tenant"])
+    assert typed == args.customers
+    conninfo = database_url.replace("postgres://", "postgresql://")
     log = Path("var/bench-worker.log")
     log.parent.mkdir(exist_ok=True)
     worker = start_worker(database_url, args.workers, log)
+    ratios, product_rates, limit_rates, peaks = [], [], [], []
     try:
-        seconds, peak, summary = timed_run(ids, worker.pid)
+        for attempt in range(1, args.repeat + 1):
+            meter = limit.CpuMeter(lambda: [worker.pid]).start()
+            seconds, peak, summary = timed_run(ids, worker.pid)
+            product_cpu = meter.stop()
+            if summary["status"] != "completed":
+                raise SystemExit(f"run ended {summary['status']}: {summary['error']}\n(see {log})")
+            with connection.cursor() as cursor:
+                cursor.execute(f"TRUNCATE {limit.RESULT_TABLE}")
+            reference = limit.reference_run(
+                lambda: psycopg.connect(conninfo), offers=args.offers, max_offers=args.max_offers
+            )
+            rate = args.customers / seconds
+            print(f"[{attempt}/{args.repeat}]")
+            print(f"product:  {args.customers:,} customers in {seconds:.2f} s = {rate:,.0f} customers/s")
+            print(
+                f"          {summary['totalRecommendations']:,} recommendations, "
+                f"{summary['customersWithRecommendations']:,} customers with offers"
+            )
+            print(
+                f"limit:    {reference.customers:,} customers in {reference.seconds:.2f} s = "
+                f"{reference.rate:,.0f} customers/s ({reference.rows:,} rows; binary COPY out, numpy, "
+                "binary COPY in, pipelined)"
+            )
+            print(product_cpu.line("product"))
+            print(reference.cpu.line("limit"))
+            limit.print_ratio(rate, reference.rate)
+            print(f"peak-rss-mb: {peak:.0f}")
+            ratios.append(rate / reference.rate)
+            product_rates.append(rate)
+            limit_rates.append(reference.rate)
+            peaks.append(peak)
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(timeout=30)
-    if summary["status"] != "completed":
-        raise SystemExit(f"run ended {summary['status']}: {summary['error']}\n(see {log})")
-    base_seconds, base_customers = baseline(ids["tenant"], args.offers, args.max_offers)
-    rate = args.customers / seconds
-    base_rate = base_customers / base_seconds
-    print(f"run:      {args.customers:,} customers in {seconds:.2f} s = {rate:,.0f} customers/s")
-    print(
-        f"          {summary['totalRecommendations']:,} recommendations, "
-        f"{summary['customersWithRecommendations']:,} customers with offers"
-    )
-    print(f"          peak worker RSS {peak:.0f} MB ({args.workers} pool processes)")
-    print(f"baseline: {base_customers:,} customers in {base_seconds:.2f} s = {base_rate:,.0f} customers/s")
-    print(f"ratio:    {rate / base_rate:.2f} of the raw baseline's throughput")
+    if args.repeat > 1:
+        print(limit.summarise("limit-ratio over repeats", ratios))
+        print(limit.summarise("product customers/s", product_rates))
+        print(limit.summarise("limit customers/s", limit_rates))
+        print(limit.summarise("peak worker RSS MB", peaks))
 
 
 if __name__ == "__main__":

@@ -26,10 +26,11 @@ class CampaignForm(forms.ModelForm):
         data = super().clean() or {}
         if "schedule_type" not in data:
             return data  # the field's own error is shown already
+        # "Given" is what this form changed, as for an API request: the admin posts every field,
+        # and a cron left in its box must not take over when only the type was changed.
+        given = {f: data.get(f) for f in config.SCHEDULE_FIELDS if f in self.changed_data}
         checks = {
-            "schedule": lambda: data.update(
-                config.schedule_clean(data, given={f: data.get(f) for f in config.SCHEDULE_FIELDS})
-            ),
+            "schedule": lambda: data.update(config.schedule_clean(data, given=given)),
             "volume_constraints": lambda: data.update(
                 volume_constraints=config.volume_constraints_clean(data.get("volume_constraints"))
             ),

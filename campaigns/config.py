@@ -23,8 +23,11 @@ SCHEDULE_RULES = (
     "scheduleDayOfWeek (required; 0=Sunday … 6=Saturday) at scheduleTime. monthly: on "
     'scheduleDayOfMonth (required; "1"-"28" or "last_working_day", the last Monday-Friday) at '
     "scheduleTime. cron: scheduleCron (required; five fields, minute hour day-of-month month "
-    "day-of-week) — scheduleTime is not used. Every schedule is evaluated in scheduleTimezone. "
-    "A day-of-week, day-of-month or cron sent with a type that does not use it is a 400; one stored "
+    "day-of-week) — scheduleTime is not used. A scheduleCron sent with scheduleType absent or "
+    "manual, daily, weekly or monthly governs the schedule (seed 001: for frequencies the types do "
+    "not cover): the campaign's scheduleType becomes cron. Every schedule is evaluated in "
+    "scheduleTimezone. A day-of-week or day-of-month sent with a type that does not use it (or "
+    "beside a scheduleCron) is a 400; one stored "
     "from an earlier type is cleared when the type changes. Local times that do not exist (spring "
     "forward) run at the first instant after the gap; repeated ones (fall back) run once, at the first."
 )
@@ -62,9 +65,16 @@ SCHEDULE_FIELDS = {
 def schedule_clean(values: Mapping[str, Any], *, given: Mapping[str, Any]) -> dict[str, Any]:
     """The schedule fields of a campaign as they will be stored, for ``values`` (the row after
     the change) and ``given`` (the fields of this request): a type-specific field is required
-    for its type, rejected when sent with another type, cleared when left from an earlier one."""
+    for its type, rejected when sent with another type, cleared when left from an earlier one.
+    A scheduleCron in the request governs whatever scheduleType says (the type becomes cron)."""
     schedule_type = values["schedule_type"]
-    cleaned: dict[str, Any] = {}
+    # Seed 001 sends scheduleCron beside the enum it documents (manual, daily, weekly, monthly),
+    # "when scheduleType does not cover the desired frequency": the expression is what the client
+    # asked for, so it wins, and the stored type says so (one source of truth for the schedule).
+    cron_governs = given.get("schedule_cron") not in ("", None)
+    if cron_governs:
+        schedule_type = "cron"
+    cleaned: dict[str, Any] = {"schedule_type": schedule_type}
     errors: dict[str, str] = {}
     for field, owner in SCHEDULE_FIELDS.items():
         value = values.get(field)
@@ -75,7 +85,11 @@ def schedule_clean(values: Mapping[str, Any], *, given: Mapping[str, Any]) -> di
                 errors[field] = f"Required when scheduleType is {owner}."
         elif value is not None:
             if given.get(field) not in ("", None):
-                errors[field] = f"Only used when scheduleType is {owner} (scheduleType is {schedule_type})."
+                errors[field] = (
+                    f"Only used when scheduleType is {owner}; scheduleCron governs this schedule."
+                    if cron_governs
+                    else f"Only used when scheduleType is {owner} (scheduleType is {schedule_type})."
+                )
             value = None
         cleaned[field] = value
     if errors:

@@ -217,10 +217,11 @@ def constraints_apply(*, run: Run, limits: Mapping[str, int]) -> dict[str, Any]:
 
 
 def run_constraints_hook(run: Run) -> dict[str, Any]:
-    """runs.hooks before-summary hook: the volume constraints of the run's campaign, if any."""
+    """runs.hooks before-summary hook: the volume constraints of the run's campaign as they were
+    when the run started, if any."""
     from campaigns.models import CampaignRun
 
-    limits = CampaignRun.objects.filter(run_id=run.pk).values_list("campaign__volume_constraints", flat=True).first()
+    limits = CampaignRun.objects.filter(run_id=run.pk).values_list("volume_constraints", flat=True).first()
     if not limits:
         return {}
     return constraints_apply(run=run, limits=limits)

@@ -2,7 +2,9 @@
 from the database page by page (keyset on the customer id) into a temporary file while its
 sha256 is computed, then stored: under MEDIA_ROOT through ``default_storage`` (destination
 download) or in S3 through django-storages' S3Storage (destination s3). A manifest (rows,
-checksum, columns, generated_at) is stored beside it as ``<file>.manifest.json``.
+checksum, columns, generatedAt; camelCase like every JSON) is stored beside it as
+``<file>.manifest.json``. JSON Lines rows are keyed by the columns in camelCase (offer_name →
+offerName); a CSV header lists them as configured.
 
 Memory is bounded by the page (``runs.selectors.EXPORT_PAGE`` customers); the file itself is
 spooled to disk.
@@ -29,6 +31,7 @@ from campaigns.models import CampaignFile, CampaignRun, FileStatus
 from decisionflows.models import Channel, Creative, Offer
 from decisionflows.personalization import render
 from kaireon.csvexport import CsvWriter
+from kaireon.exceptions import camel
 from runs.models import Recommendation, RunStatus
 from runs.selectors import EXPORT_PAGE, customer_fields, offer_fields
 from segments.models import Customer
@@ -109,6 +112,7 @@ def write_rows(
     ``escape_formulas`` is off, kaireon.csvexport) or JSON Lines; returns (rows, sha256)."""
     digest = hashlib.sha256()
     count = 0
+    json_keys = {column: camel(column) for column in columns}  # JSON is camelCase, CSV headers as configured
     buffer = io.StringIO()
     writer = CsvWriter(buffer, escape_formulas=escape_formulas)
 
@@ -125,7 +129,7 @@ def write_rows(
         if fmt == "csv":
             writer.writerow([row[c] for c in columns])
         else:
-            buffer.write(json.dumps(row, ensure_ascii=False) + "\n")
+            buffer.write(json.dumps({json_keys[c]: row[c] for c in columns}, ensure_ascii=False) + "\n")
         count += 1
         if count % 5_000 == 0:
             flush()
@@ -220,15 +224,15 @@ def campaign_file_write(*, campaign_run_id: str) -> CampaignFile | None:
             manifest = {
                 "file": os.path.basename(name),
                 "format": fmt,
-                "content_type": CONTENT_TYPES[fmt].split(";")[0],
+                "contentType": CONTENT_TYPES[fmt].split(";")[0],
                 "columns": columns,
                 "rows": count,
                 "size": size,
                 "sha256": checksum,
-                "generated_at": generated_at.isoformat().replace("+00:00", "Z"),
-                "campaign_id": campaign.pk,
-                "campaign_run_id": campaign_run.pk,
-                "run_id": campaign_run.run.pk,
+                "generatedAt": generated_at.isoformat().replace("+00:00", "Z"),
+                "campaignId": campaign.pk,
+                "campaignRunId": campaign_run.pk,
+                "runId": campaign_run.run.pk,
             }
             _save(storage, name + MANIFEST_SUFFIX, io.BytesIO(json.dumps(manifest, indent=2).encode()))
     except Exception as exc:

@@ -93,9 +93,9 @@ class Campaign(TenantModel):
 
 
 class TriggeredBy(models.TextChoices):
-    MANUAL = "manual"  # a signed-in user (UI, session-authenticated API call)
+    MANUAL = "manual"  # a person: the UI, or the API with a session or an API key (seed 001)
     SCHEDULE = "schedule"  # beat, for a schedule slot
-    API = "api"  # an API key
+    API = "api"  # no longer written: API-key triggers before issue 10 (kept so old rows stay valid)
 
 
 class CampaignRunStatus(models.TextChoices):
@@ -124,6 +124,9 @@ class CampaignRun(TenantModel):
     )
     status = models.CharField(max_length=24, choices=CampaignRunStatus.choices, default=CampaignRunStatus.PENDING)
     error = models.TextField(blank=True)
+    # The campaign's volume constraints when this run started: finalise caps by these, so editing
+    # the campaign while its run goes never lifts (or moves) the caps of that run.
+    volume_constraints = models.JSONField(null=True, blank=True)
     # Deliveries (campaigns.deliveries): integration recipients and their outcome, manual work
     # items. When every batch is settled and some failed, status becomes completed_with_errors.
     deliveries_total = models.PositiveIntegerField(default=0)

@@ -91,7 +91,11 @@ class CampaignRunSerializer(ModelSerializer):
     run_id = serializers.CharField(read_only=True, allow_null=True)
     status = serializers.ChoiceField(source="current_status", choices=CampaignRunStatus.choices, read_only=True)
     triggered_by = serializers.CharField(
-        read_only=True, help_text="manual: a signed-in user; api: an API key; schedule: beat, for scheduledFor."
+        read_only=True,
+        help_text=(
+            "manual: started by a person (UI or API, session or API key); schedule: beat, for scheduledFor; "
+            "api: API-key triggers stored before manual covered them."
+        ),
     )
     deliveries = serializers.SerializerMethodField()
     file = serializers.SerializerMethodField()
@@ -163,7 +167,7 @@ class RunBriefSerializer(serializers.Serializer):
     status = serializers.CharField()
     total_customers = serializers.IntegerField()
     processed_customers = serializers.IntegerField()
-    recommendation_count = serializers.IntegerField()
+    recommendation_count = serializers.IntegerField(source="result_count", help_text="0 for a cancelled or failed run.")
     started_at = UTCDateTimeField(allow_null=True)
     completed_at = UTCDateTimeField(allow_null=True)
     error = serializers.CharField()
@@ -235,7 +239,10 @@ class CampaignSerializer(ModelSerializer):
         allow_null=True,
         allow_blank=True,
         validators=[config.validate_cron],
-        help_text="Five fields, evaluated in scheduleTimezone; only with scheduleType cron (e.g. '0 9 * * 1').",
+        help_text=(
+            "Five fields, evaluated in scheduleTimezone (e.g. '0 9 * * 1'). Sent with scheduleType absent or "
+            "manual/daily/weekly/monthly, the expression governs and scheduleType becomes cron."
+        ),
     )
     volume_constraints = VolumeConstraintsField(required=False, allow_null=True, help_text=config.VOLUME_HELP)
     file_config = FileConfigField(required=False, allow_null=True, help_text=config.FILE_CONFIG_HELP)

@@ -233,24 +233,24 @@ def _start_run(campaign: Campaign, campaign_run: CampaignRun, *, actor: Actor) -
         dispatch=True,
     )
     campaign_run.run = run
-    campaign_run.save(update_fields=["run", "updated_at"])
+    campaign_run.volume_constraints = campaign.volume_constraints
+    campaign_run.save(update_fields=["run", "volume_constraints", "updated_at"])
     return run
 
 
 @transaction.atomic
 def campaign_trigger(
-    *, tenant: Tenant, actor: Actor, campaign: Campaign, triggered_by: str | None = None
+    *, tenant: Tenant, actor: Actor, campaign: Campaign, triggered_by: str = TriggeredBy.MANUAL
 ) -> CampaignRun:
     """Create the next campaign run and its Run now. A draft, active or paused campaign can be
     triggered (pausing stops the schedule, not people); an archived one is a 409. The run's
     validation errors (seed 000) are the trigger's: 400 or 404, and nothing is created.
 
-    ``triggered_by`` defaults to "api" for an API key and "manual" for a signed-in user."""
+    A person starts it, through the UI or the API (with a session or an API key): seed 001's
+    trigger answers ``triggeredBy: "manual"``; beat passes "schedule" for its slots."""
     locked = Campaign.objects.select_for_update(no_key=True).select_related("tenant").get(pk=campaign.pk, tenant=tenant)
     if locked.status == CampaignStatus.ARCHIVED:
         raise Conflict("Campaign is archived; an archived campaign cannot be run.", current_status=locked.status)
-    if triggered_by is None:
-        triggered_by = TriggeredBy.API if actor is not None and actor.api_key is not None else TriggeredBy.MANUAL
     campaign_run = CampaignRun.objects.create(
         tenant=tenant, campaign=locked, run_number=_next_number(locked), triggered_by=triggered_by
     )

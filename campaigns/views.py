@@ -98,9 +98,9 @@ class CampaignViewSet(TenantModelViewSet):
         request=None,
         responses={201: CampaignRunSerializer},
         description=(
-            "Create the campaign's next run now (editor). triggeredBy is api for an API key, manual for a "
-            "signed-in user. Draft, active and paused campaigns can be triggered; archived is a 409. The "
-            "run's checks (seed 000) answer 400 or 404 and nothing is created."
+            "Create the campaign's next run now (editor); triggeredBy is manual (a person, whether through "
+            "the UI or the API). Draft, active and paused campaigns can be triggered; archived is a 409. The "
+            "run's checks (seed 000) answer 400 or 404 and nothing is created. Location: the campaign run."
         ),
     )
     @action(detail=True, methods=["get", "post"], url_path="campaign-runs", filter_backends=[])
@@ -112,12 +112,12 @@ class CampaignViewSet(TenantModelViewSet):
                 tenant=self.principal.tenant, actor=self.principal, campaign=campaign
             )
             body = CampaignRunSerializer(selectors.campaign_runs().get(pk=campaign_run.pk)).data
-            return Response(body, status=status.HTTP_201_CREATED)
+            response = Response(body, status=status.HTTP_201_CREATED)
+            response["Location"] = request.build_absolute_uri(f"{request.path.rstrip('/')}/{campaign_run.pk}")
+            return response
         paginator = CampaignRunPagination()
         page = paginator.paginate_queryset(selectors.campaign_runs().filter(campaign=campaign), request, self)
         return paginator.get_paginated_response(CampaignRunSerializer(page, many=True).data)
-
-    # --- files, deliveries and the work queue ----------------------------------------------
 
     def _campaign_run(self, pk: str | None, crun_id: str) -> CampaignRun:
         campaign = self.get_object()  # 404 for other tenants
@@ -125,6 +125,24 @@ class CampaignViewSet(TenantModelViewSet):
         if campaign_run is None:
             raise NotFound(f"Campaign run {crun_id!r} not found.")
         return campaign_run
+
+    @extend_schema(
+        operation_id="campaigns_campaign_run_retrieve",
+        parameters=[CRUN_ID],
+        responses=CampaignRunSerializer,
+        description="One campaign run (viewer): where the trigger's Location points.",
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"campaign-runs/(?P<crun_id>[^/.]+)",
+        filter_backends=[],
+        pagination_class=None,
+    )
+    def campaign_run(self, request: Request, pk: str | None = None, crun_id: str = "") -> Response:
+        return Response(CampaignRunSerializer(self._campaign_run(pk, crun_id)).data)
+
+    # --- files, deliveries and the work queue ----------------------------------------------
 
     def _ready_file(self, pk: str | None, crun_id: str) -> CampaignFile:
         campaign_run = self._campaign_run(pk, crun_id)

@@ -210,6 +210,9 @@ RUNS_CHUNK_SIZE_MAX = 20_000
 # A running chunk whose worker has not finished it within this many seconds is handed out again.
 RUNS_CHUNK_LEASE_SECONDS = int(os.environ.get("RUNS_CHUNK_LEASE_SECONDS", "120"))
 RUNS_CHUNK_MAX_RETRIES = int(os.environ.get("RUNS_CHUNK_MAX_RETRIES", "3"))
+# The reaper hands a run's planning or finalising out again at most this many times (one
+# staleness window apart) before the run fails with the reason, never pending forever.
+RUNS_RECOVERY_MAX_ATTEMPTS = int(os.environ.get("RUNS_RECOVERY_MAX_ATTEMPTS", "5"))
 RUNS_CHUNK_RETRY_BACKOFF = int(os.environ.get("RUNS_CHUNK_RETRY_BACKOFF", "2"))  # seconds, doubled per retry
 # Failure drills: seconds a chunk sleeps after claiming it, so a drill can kill its worker mid-chunk.
 RUNS_CHUNK_FAULT_DELAY = float(os.environ.get("RUNS_CHUNK_FAULT_DELAY", "0"))
@@ -259,12 +262,12 @@ REST_FRAMEWORK = {
         "djangorestframework_camel_case.parser.CamelCaseFormParser",
         "djangorestframework_camel_case.parser.CamelCaseMultiPartParser",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "kaireon.schema.AutoSchema",
     "EXCEPTION_HANDLER": "kaireon.exceptions.api_exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "UNAUTHENTICATED_USER": None,
-    # ``?format=`` belongs to the endpoints (the run export's csv | json), not to content negotiation.
-    "URL_FORMAT_OVERRIDE": None,
+    # URL_FORMAT_OVERRIDE stays "format": ?format=json answers JSON everywhere; the run export,
+    # whose ?format=csv|json is its own, negotiates without it (kaireon.negotiation).
 }
 
 # Keys inside these values are data (customer attribute names, audit snapshots, journey

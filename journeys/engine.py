@@ -87,7 +87,8 @@ def bulk_execute(
     actor: Principal | None = None,
 ) -> dict[str, Any]:
     """Enrol many contacts; ``{"created", "skipped", "errors", "skippedDetails": [{"contactId",
-    "reason"}]}`` with reasons already_enrolled, suppressed or unknown_contact."""
+    "reason"}], "errorDetails": [...]}``: skipped already_enrolled or suppressed, errors
+    unknown_contact or write_failed."""
     result = services.run_bulk_execute(
         tenant=plan.tenant, actor=actor, plan=plan, contacts=contacts, variables=variables, batch_size=batch_size
     )
@@ -96,6 +97,7 @@ def bulk_execute(
         "skipped": result["skipped"],
         "errors": result["errors"],
         "skippedDetails": [{"contactId": d["contact_id"], "reason": d["reason"]} for d in result["skipped_details"]],
+        "errorDetails": [{"contactId": d["contact_id"], "reason": d["reason"]} for d in result["error_details"]],
     }
 
 

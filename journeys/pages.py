@@ -405,14 +405,19 @@ def plan_url(plan: Plan) -> str:
 
 
 def _preview(result: Mapping[str, Any]) -> dict[str, Any]:
-    """run_bulk_execute's answer for the page: exact skipped counts by reason, a few examples."""
+    """run_bulk_execute's answer for the page: exact skipped and error counts by reason (the
+    API's skippedByReason and errorsByReason), a few examples. A segment's contacts all exist, so
+    errors are only batches that could not be written: the enrol message says so, the preview
+    (a dry run, nothing written) never has any."""
     details = result.get("skipped_details") or []
     by_reason: dict[str, int] = result["skipped_by_reason"]
+    errors_by_reason: dict[str, int] = result["errors_by_reason"]
     return {
         "created": result["created"],
         "skipped": result["skipped"],
         "errors": result["errors"],
         "by_reason": sorted(by_reason.items(), key=lambda item: (-item[1], item[0])),
+        "errors_by_reason": sorted(errors_by_reason.items(), key=lambda item: (-item[1], item[0])),
         "examples": details[:10],
     }
 
@@ -455,7 +460,9 @@ def plan_enrol(request: HttpRequest, principal: Principal, plan_id: str) -> Http
                 if preview["skipped"]:
                     text += f" {preview['skipped']:,} skipped ({_reason_text(preview['by_reason'])})."
                 if preview["errors"]:
-                    text += f" {preview['errors']:,} could not be written."
+                    text += (
+                        f" {preview['errors']:,} could not be enrolled ({_reason_text(preview['errors_by_reason'])})."
+                    )
                 messages.success(request, text)
                 if request.htmx:  # type: ignore[attr-defined]
                     response = HttpResponse(status=204)

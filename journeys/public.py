@@ -1,13 +1,12 @@
 """Seed 004's public journey API: a run's status, and triggering a run, with ``x-api-key``.
 
 A run's status is readable with a key of any role; triggering is a write (editor). Unknown
-runs and journeys, and those of another tenant, are 404; a malformed UUID is 400; a missing or
-bad key is 401.
+runs and journeys, and those of another tenant, are 404; an id outside seed 004's UUID pattern
+is 400; a missing or bad key is 401.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Any
 
@@ -21,19 +20,28 @@ from rest_framework.views import APIView
 from journeys import services
 from journeys.models import ExecutionRun, Plan
 from journeys.serializers import PublicRunSerializer, TriggerSerializer
+from journeys.uuids import SEED_004_PATTERN, is_seed_004_uuid
 from kaireon.authentication import ApiKeyAuthentication
 from kaireon.permissions import RolePermission
 from kaireon.principal import Principal
 
-# Seed 004's form only: 8-4-4-4-12 hex digits (uuid.UUID alone also takes braces, urn:uuid: and
-# no hyphens).
-CANONICAL_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-
 
 def _uuid(value: str, name: str) -> uuid.UUID:
-    if not CANONICAL_UUID.fullmatch(value):
-        raise exceptions.ValidationError({name: [f"{value!r} is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)."]})
+    # Outside seed 004's pattern (another version or variant too) is a malformed id, so a 400:
+    # a 404 would say "well-formed, just not found".
+    if not is_seed_004_uuid(value):
+        raise exceptions.ValidationError(
+            {
+                name: [
+                    f"{value!r} is not a UUID of seed 004's form (xxxxxxxx-xxxx-Vxxx-Nxxx-xxxxxxxxxxxx, V 1-8, N 8-b)."
+                ]
+            }
+        )
     return uuid.UUID(value)
+
+
+def _uuid_parameter(name: str) -> OpenApiParameter:
+    return OpenApiParameter(name, OpenApiTypes.UUID, OpenApiParameter.PATH, pattern=SEED_004_PATTERN)
 
 
 class PublicView(APIView):
@@ -50,7 +58,7 @@ class PublicView(APIView):
 class PublicRunView(PublicView):
     @extend_schema(
         operation_id="public_journey_run",
-        parameters=[OpenApiParameter("runId", OpenApiTypes.UUID, OpenApiParameter.PATH)],
+        parameters=[_uuid_parameter("runId")],
         responses=PublicRunSerializer,
     )
     def get(self, request: Request, runId: str) -> Response:
@@ -66,7 +74,7 @@ class PublicTriggerView(PublicView):
     @extend_schema(
         operation_id="public_journey_trigger",
         parameters=[
-            OpenApiParameter("journeyId", OpenApiTypes.UUID, OpenApiParameter.PATH),
+            _uuid_parameter("journeyId"),
             OpenApiParameter(
                 "Idempotency-Key",
                 str,
@@ -101,6 +109,9 @@ class PublicTriggerView(PublicView):
             idempotency_key=key,
         )
         run = ExecutionRun.objects.select_related("plan").get(pk=run.pk)
-        return Response(
+        response = Response(
             PublicRunSerializer(run).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
+        if created:
+            response["Location"] = request.build_absolute_uri(f"/api/v1/public/journeys/runs/{run.pk}")
+        return response

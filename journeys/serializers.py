@@ -125,37 +125,86 @@ class ExecuteSerializer(serializers.Serializer):
     variables = serializers.DictField(required=False, default=dict, help_text="The run's initial variables.")
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {"id": {"type": "string", "maxLength": 128, "description": "The customer's externalId."}},
+        "required": ["id"],
+        "additionalProperties": True,
+    }
+)
+class ContactField(serializers.Field):
+    """Seed 002's Contact, ``{id, email, …}``: its id (the externalId) is what enrols it; the
+    other keys are the caller's copy of the customer and are not read. A plain field, not a
+    nested serializer: 100,000 contacts through a serializer each cost seconds."""
+
+    def to_internal_value(self, data: Any) -> str:
+        contact_id = data.get("id") if isinstance(data, dict) else None
+        if not isinstance(contact_id, str) or not contact_id.strip():
+            raise serializers.ValidationError("Must be an object whose id is the customer's externalId.")
+        if len(contact_id) > 128:
+            raise serializers.ValidationError("id: at most 128 characters.")
+        return contact_id
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
 class BulkExecuteSerializer(serializers.Serializer):
     contact_ids = serializers.ListField(
         child=serializers.CharField(max_length=128), required=False, max_length=100_000, help_text="externalIds"
+    )
+    contacts = serializers.ListField(
+        child=ContactField(),
+        required=False,
+        max_length=100_000,
+        help_text="Seed 002's shape, [{id, …}]: the same as contactIds with each contact's id.",
     )
     segment_id = serializers.CharField(
         required=False, help_text="Every customer of the segment, instead of contactIds."
     )
     variables = serializers.DictField(required=False, default=dict, help_text="Shared by every run created.")
-    batch_size = serializers.IntegerField(required=False, default=100, min_value=1, max_value=10_000)
+    batch_size = serializers.IntegerField(
+        required=False,
+        default=100,
+        min_value=1,
+        max_value=10_000,
+        help_text="Runs written per batch (seed 002, default 100); a batch that cannot be written counts as errors.",
+    )
     dry_run = serializers.BooleanField(required=False, default=False, help_text="Count only; enrol nobody.")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if ("contact_ids" in attrs) == ("segment_id" in attrs):
-            raise serializers.ValidationError({"contact_ids": "Give either contactIds or segmentId."})
+        if sum(name in attrs for name in ("contact_ids", "contacts", "segment_id")) != 1:
+            raise serializers.ValidationError({"contact_ids": "Give exactly one of contactIds, contacts or segmentId."})
         return attrs
 
 
 class SkippedSerializer(serializers.Serializer):
     contact_id = serializers.CharField()
-    reason = serializers.ChoiceField(choices=["already_enrolled", "suppressed", "unknown_contact"])
+    reason = serializers.ChoiceField(choices=["already_enrolled", "suppressed"])
+
+
+class BulkErrorSerializer(serializers.Serializer):
+    contact_id = serializers.CharField()
+    reason = serializers.ChoiceField(
+        choices=["unknown_contact", "write_failed"],
+        help_text="unknown_contact: no customer of this tenant has the id; write_failed: its batch was not written.",
+    )
 
 
 class BulkExecuteResultSerializer(serializers.Serializer):
     created = serializers.IntegerField()
-    skipped = serializers.IntegerField()
+    skipped = serializers.IntegerField(help_text="Already enrolled or suppressed (seed 002).")
     # DRF's metaclass moves declared fields out of the class: "errors" does not shadow .errors.
-    errors = serializers.IntegerField()  # type: ignore[assignment]
+    errors = serializers.IntegerField(help_text="Unknown contacts and failed writes.")  # type: ignore[assignment]
     skipped_by_reason = serializers.DictField(
         child=serializers.IntegerField(), help_text="How many were skipped for each reason (exact)."
     )
     skipped_details = SkippedSerializer(many=True)
+    errors_by_reason = serializers.DictField(
+        child=serializers.IntegerField(), help_text="How many failed for each reason (exact)."
+    )
+    error_details = BulkErrorSerializer(many=True)
     dry_run = serializers.BooleanField()
 
 

@@ -11,8 +11,23 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import time
 import uuid
+
+# Seed 004's pattern for runId, journeyId and profileId, to the letter: the canonical 8-4-4-4-12
+# text with version 1-8 and the RFC variant (8, 9, a, b), or the nil and max UUIDs.
+SEED_004_PATTERN = (
+    r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}"
+    r"|00000000-0000-0000-0000-000000000000|ffffffff-ffff-ffff-ffff-ffffffffffff)$"
+)
+_SEED_004 = re.compile(SEED_004_PATTERN)
+
+
+def is_seed_004_uuid(value: str) -> bool:
+    """Whether ``value`` matches seed 004's pattern (uuid.UUID alone also reads braces,
+    urn:uuid:, no hyphens, and any version or variant)."""
+    return _SEED_004.fullmatch(value) is not None  # fullmatch: "$" alone lets a trailing newline through
 
 
 def _text(raw: bytes, version: int) -> str:

@@ -39,8 +39,9 @@ from kaireon.viewsets import TenantModelViewSet, TenantViewSet
 from segments.models import Segment
 
 # Keys inside these values are data written by the plan's author (step keys, variable names) or
-# by the executor (event data): they pass through the camelCase conversion unchanged.
-DATA_FIELDS = ("steps", "data", "remaining")
+# by the executor (event data), or reason codes that read the same as in the details' "reason"
+# (bulk execute's counts by reason): they pass through the camelCase conversion unchanged.
+DATA_FIELDS = ("steps", "data", "remaining", "skipped_by_reason", "errors_by_reason")
 _OPTIONS = {
     **camel_settings.JSON_UNDERSCOREIZE,
     "ignore_fields": (*(camel_settings.JSON_UNDERSCOREIZE.get("ignore_fields") or ()), *DATA_FIELDS),
@@ -146,8 +147,9 @@ class PlanViewSet(TenantModelViewSet):
     @extend_schema(request=BulkExecuteSerializer, responses=BulkExecuteResultSerializer)
     @action(detail=True, methods=["post"], url_path="bulk-execute", filter_backends=[])
     def bulk_execute(self, request: Request, pk: str | None = None) -> Response:
-        """Enrol contacts by externalIds or a whole segment (seed 002 bulkExecute). Already
-        enrolled, suppressed and unknown contacts are skipped and listed; ``dryRun`` only counts."""
+        """Enrol contacts by externalIds (contactIds, or seed 002's contacts [{id, …}]) or a whole
+        segment (seed 002 bulkExecute). Already enrolled and suppressed contacts are skipped, unknown
+        ones are errors; both are listed with their reason. ``dryRun`` only counts."""
         plan = self.get_object()
         body = BulkExecuteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -162,7 +164,7 @@ class PlanViewSet(TenantModelViewSet):
             tenant=tenant,
             actor=self.principal,
             plan=plan,
-            contacts=data.get("contact_ids"),
+            contacts=data.get("contact_ids", data.get("contacts")),
             segment=segment,
             variables=data["variables"],
             batch_size=data["batch_size"],

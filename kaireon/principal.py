@@ -71,7 +71,9 @@ class ApiKeyUser:
 
 
 def memberships_for(user: Any) -> list[Membership]:
-    if not user.is_authenticated:
+    # An API key's user (DRF sets it on the request, where the browsable API's template context
+    # reads it) has no memberships: the key acts in its own tenant only.
+    if not user.is_authenticated or isinstance(user, ApiKeyUser):
         return []
     return list(Membership.objects.filter(user=user).select_related("tenant").order_by("tenant__name"))
 

@@ -4,6 +4,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import models
+from djangorestframework_camel_case.util import camelize
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from kaireon.models import ApiKey, AuditLog, Membership, Role, Tenant
@@ -82,10 +84,23 @@ class MembershipSerializer(ModelSerializer):
         fields = ["id", "username", "email", "role", "created_at"]
 
 
+class MembershipListSerializer(serializers.Serializer):
+    """GET /api/v1/tenants/{id}/members: the list shape of every list, ``{members, total}``."""
+
+    members = MembershipSerializer(many=True)
+    total = serializers.IntegerField()
+
+
 class ApiKeySerializer(ModelSerializer):
     role = serializers.ChoiceField(choices=Role.choices, default=Role.VIEWER)
     is_active = serializers.BooleanField(read_only=True)
-    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
+    created_by = serializers.CharField(
+        source="created_by.username",
+        read_only=True,
+        allow_null=True,
+        default=None,
+        help_text="The username of who made the key; null when made by a command or a deleted user.",
+    )
 
     class Meta:
         model = ApiKey
@@ -122,7 +137,31 @@ class RevokeSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
 
 
+# Fields of an audited row whose value is a map keyed by data, not by field names: the same
+# fields the API's renderers leave as written (settings.JSON_CAMEL_CASE, and the journeys API's
+# step keys, event data and remaining slots), so a snapshot reads as the API shows its object.
+SNAPSHOT_DATA_FIELDS = frozenset(
+    {"attributes", "variables", "personalization", "sample_attributes", "provider_config", "steps", "data", "remaining"}
+)
+
+
+@extend_schema_field({"type": "object", "additionalProperties": True, "nullable": True})
+class SnapshotField(serializers.JSONField):
+    """An audit entry's ``before``/``after`` in the API's spelling: the stored snapshot is keyed by
+    model field names (``schedule_type``, ``volume_constraints.max_total_per_run``), shown
+    camelCase like every field; keys under data fields (a customer's ``attributes.shoe_size``,
+    a run's ``variables``) stay as written. Output only: the stored entry, and so its hash, keep
+    the model's names. The renderer leaves before/after alone (settings.JSON_CAMEL_CASE), so the
+    data keys survive it."""
+
+    def to_representation(self, value: Any) -> Any:
+        return camelize(value, ignore_fields=SNAPSHOT_DATA_FIELDS)
+
+
 class AuditLogSerializer(ModelSerializer):
+    before = SnapshotField(read_only=True, allow_null=True)
+    after = SnapshotField(read_only=True, allow_null=True)
+
     class Meta:
         model = AuditLog
         fields = [

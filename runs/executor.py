@@ -26,23 +26,35 @@ SNAPSHOT_PAGE = 100_000
 RECOMMENDATION_COLUMNS = ("run_id", "customer_id", "rank", "offer_id", "channel_id", "creative_id", "score")
 
 
+class AudienceError(ValueError):
+    """The run has nothing it may target (no filters were frozen at creation)."""
+
+
+def audience_filters(run: Run) -> dict[str, Any]:
+    """What the run targets, fixed when it was created: its ad-hoc filters or the snapshot of its
+    segment's. Never the whole tenant by default: a run without either fails instead."""
+    if run.filters is not None:
+        return run.filters
+    if run.segment_filters is not None:
+        return run.segment_filters
+    raise AudienceError("The run has no audience: neither ad-hoc filters nor its segment's filters were recorded.")
+
+
 def audience_ids(run: Run) -> Iterator[np.ndarray]:
-    """The run's customer ids, ascending, in keyset pages: the segment's view, or the ad-hoc
-    filters compiled against the customer table. (1M ids ≈ 1 s on PostgreSQL; a COPY is no
-    faster, the server sends one message per row.)"""
-    if run.segment_id and not run.filters:
-        assert run.segment is not None
-        source = sql.quote_identifier(run.segment.view_name)
-        where = "TRUE" if connection.vendor == "postgresql" else "1"
-    else:
-        source = sql.quote_identifier(sql.CUSTOMER_TABLE)
-        where = customer_where(tenant=run.tenant, filters=run.filters or {})
-    # the source is a checked identifier and the condition compiled by segments.sql
-    select = f'SELECT "id" FROM {source} WHERE ({where})'  # noqa: S608
+    """The run's customer ids, ascending, in keyset pages, selected by ``audience_filters``
+    against the customer table (what the segment's view would select, as of the run's creation).
+    (1M ids ≈ 1 s on PostgreSQL; a COPY is no faster, the server sends one message per row.)"""
+    where = customer_where(tenant=run.tenant, filters=audience_filters(run))
+    table = sql.quote_identifier(sql.CUSTOMER_TABLE)
     after = 0
     with connection.cursor() as cursor:
         while True:
-            cursor.execute(f'{select} AND "id" > %s ORDER BY "id" LIMIT %s', [after, SNAPSHOT_PAGE])
+            # No parameters: the compiled condition may hold a literal "%" that a placeholder pass
+            # would read; the two numbers are ours.
+            cursor.execute(
+                f'SELECT "id" FROM {table} WHERE ({where}) AND "id" > {int(after)} '  # noqa: S608  (compiled SQL)
+                f'ORDER BY "id" LIMIT {SNAPSHOT_PAGE}'
+            )
             page = np.fromiter((row[0] for row in cursor.fetchall()), dtype=np.int64)
             if page.size == 0:
                 return

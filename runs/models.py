@@ -19,6 +19,9 @@ class RunStatus(models.TextChoices):
 FINISHED_STATUSES = frozenset(
     {RunStatus.COMPLETED, RunStatus.COMPLETED_WITH_ERRORS, RunStatus.FAILED, RunStatus.CANCELLED}
 )
+# A run in these statuses delivered nothing: its rows (written before it stopped) are not
+# results, and nobody counts as contacted by it (the contact history view leaves them out).
+DISCARDED_STATUSES = frozenset({RunStatus.FAILED, RunStatus.CANCELLED})
 
 
 class ExecutionMode(models.TextChoices):
@@ -41,6 +44,9 @@ class Run(TenantModel):
     )
     segment_name = models.CharField(max_length=200, blank=True)
     filters = models.JSONField(null=True, blank=True)
+    # The segment's filters when the run was created: planning selects by these, so editing or
+    # deleting the segment afterwards never moves (let alone widens) the run's audience.
+    segment_filters = models.JSONField(null=True, blank=True)
     channel_ids = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=24, choices=RunStatus.choices, default=RunStatus.PENDING)
     execution_mode = models.CharField(max_length=10, choices=ExecutionMode.choices, default=ExecutionMode.CELERY)
@@ -51,6 +57,9 @@ class Run(TenantModel):
     chunk_count = models.PositiveIntegerField(default=0)
     chunks_done = models.PositiveIntegerField(default=0)
     chunks_failed = models.PositiveIntegerField(default=0)
+    # How often the reaper had to hand planning or finalising out again; past
+    # RUNS_RECOVERY_MAX_ATTEMPTS the run fails with the reason instead of waiting forever.
+    recovery_attempts = models.PositiveSmallIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
@@ -81,6 +90,16 @@ class Run(TenantModel):
     @property
     def is_finished(self) -> bool:
         return self.status in FINISHED_STATUSES
+
+    @property
+    def is_discarded(self) -> bool:
+        """Stopped without a result (cancelled or failed): whatever it wrote contacted nobody."""
+        return self.status in DISCARDED_STATUSES
+
+    @property
+    def result_count(self) -> int:
+        """Recommendations that are results: none for a cancelled or failed run."""
+        return 0 if self.is_discarded else self.recommendation_count
 
     @property
     def percent(self) -> float:

@@ -16,6 +16,7 @@ from decisionflows.engine import merge_funnels
 from decisionflows.models import Channel, ContactPolicy, Creative, Offer
 from decisionflows.personalization import render
 from kaireon.csvexport import CsvWriter
+from kaireon.exceptions import camel
 from kaireon.models import Tenant
 from runs.models import ChunkStatus, Recommendation, Run, RunChunk
 from segments.models import Customer
@@ -39,6 +40,9 @@ EXPORT_COLUMNS = (
     "subject",
     "content",
 )
+# JSON is camelCase everywhere (DESIGN 4), JSON Lines files included; a CSV header keeps the
+# column names (seed 001 writes them snake_case: customer_id, offer_name).
+EXPORT_JSON_KEYS = {column: camel(column) for column in EXPORT_COLUMNS}
 
 
 def runs_for(*, tenant: Tenant) -> QuerySet[Run]:
@@ -326,6 +330,7 @@ def run_export(run: Run, fmt: str) -> Iterator[str]:
                 if fmt == "csv":
                     writer.writerow([row[c] for c in EXPORT_COLUMNS])
                 else:
-                    buffer.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    line = {EXPORT_JSON_KEYS[key]: value for key, value in row.items()}
+                    buffer.write(json.dumps(line, ensure_ascii=False) + "\n")
         yield buffer.getvalue()
         after = ids[-1]

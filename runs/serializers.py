@@ -22,8 +22,16 @@ class ProgressSerializer(serializers.Serializer):
     chunk_count = serializers.IntegerField()
 
 
+class DiscardedSerializer(serializers.Serializer):
+    customers_processed = serializers.IntegerField()
+    recommendations_written = serializers.IntegerField()
+    customers_contacted = serializers.IntegerField()
+    message = serializers.CharField()
+
+
 class RunSerializer(ModelSerializer):
-    """Seed 000's run, plus progress while it goes."""
+    """Seed 000's run, plus progress while it goes. A cancelled or failed run has no results
+    (``recommendationCount`` 0); ``discarded`` says what it wrote before it stopped."""
 
     tenant_id = serializers.CharField(read_only=True)
     decision_flow_id = serializers.CharField(read_only=True)
@@ -34,6 +42,8 @@ class RunSerializer(ModelSerializer):
     segment_customer_count = serializers.SerializerMethodField()
     progress = serializers.SerializerMethodField()
     eta_seconds = serializers.FloatField(read_only=True, allow_null=True)
+    recommendation_count = serializers.IntegerField(source="result_count", read_only=True)
+    discarded = serializers.SerializerMethodField()
 
     class Meta:
         model = Run
@@ -54,6 +64,7 @@ class RunSerializer(ModelSerializer):
             "progress",
             "eta_seconds",
             "recommendation_count",
+            "discarded",
             "started_at",
             "completed_at",
             "error",
@@ -67,6 +78,24 @@ class RunSerializer(ModelSerializer):
         if run.segment is None:
             return run.total_customers if run.status != "pending" else None
         return run.segment.customer_count
+
+    @extend_schema_field(DiscardedSerializer(allow_null=True))
+    def get_discarded(self, run: Run) -> dict[str, Any] | None:
+        if not run.is_discarded:
+            return None
+        verb = "cancelled" if run.status == "cancelled" else "failed"
+        return DiscardedSerializer(
+            {
+                "customers_processed": run.processed_customers,
+                "recommendations_written": run.recommendation_count,
+                "customers_contacted": 0,
+                "message": (
+                    f"The run {verb} after {run.processed_customers:,} of {run.total_customers:,} customers; "
+                    f"the {run.recommendation_count:,} recommendations written before are not results and "
+                    "nobody was contacted."
+                ),
+            }
+        ).data
 
     @extend_schema_field(ProgressSerializer)
     def get_progress(self, run: Run) -> dict[str, Any]:

@@ -20,9 +20,10 @@ class ChunkTask(Task):
         services.run_chunk_fail(chunk_id=chunk_id, error=f"{type(exc).__name__}: {exc}")
 
 
-@shared_task(name="runs.plan", autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=3)
+@shared_task(name="runs.plan", autoretry_for=services.TRANSIENT_ERRORS, retry_backoff=True, max_retries=3)
 def plan_run(run_id: str) -> None:
-    """Snapshot the audience into chunks and fan them out (idempotent: pending runs only)."""
+    """Snapshot the audience into chunks and fan them out (idempotent: pending runs only). A
+    planning error fails the run; a lost connection is retried, then left to the reaper."""
     services.run_plan(run_id=run_id)
 
 
@@ -43,7 +44,7 @@ def process_chunk(self: Task, chunk_id: int) -> None:
     services.run_chunk_process(chunk_id=chunk_id, worker=worker)
 
 
-@shared_task(name="runs.finalize", autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+@shared_task(name="runs.finalize", autoretry_for=services.TRANSIENT_ERRORS, retry_backoff=True, max_retries=5)
 def finalize_run(run_id: str) -> None:
     """Summary, contact history and final status (idempotent: running runs only, once)."""
     services.run_finalize(run_id=run_id)

@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from kaireon.models import Role
+from kaireon.negotiation import EndpointFormatNegotiation
 from kaireon.pagination import query_int
 from kaireon.viewsets import TenantViewSet
 from runs import selectors, services
@@ -122,7 +123,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet
         ],
         responses={(200, "text/csv"): OpenApiTypes.BINARY, (200, "application/x-ndjson"): OpenApiTypes.BINARY},
     )
-    @action(detail=True, methods=["get"], url_path="export")
+    @action(detail=True, methods=["get"], url_path="export", content_negotiation_class=EndpointFormatNegotiation)
     def export(self, request: Request, pk: str | None = None) -> StreamingHttpResponse:
         """Every recommendation of the run, streamed: CSV or JSON Lines."""
         fmt = request.query_params.get("format", "csv")

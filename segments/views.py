@@ -5,7 +5,7 @@ from urllib.parse import quote
 
 from djangorestframework_camel_case.parser import CamelCaseJSONParser, CamelCaseMultiPartParser
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -46,13 +46,17 @@ class CustomerAttributeViewSet(TenantModelViewSet):
     delete_service = staticmethod(services.customer_attribute_delete)
 
 
-@extend_schema(
+_EXTERNAL_ID = extend_schema(
     parameters=[
         OpenApiParameter(
             "externalId", OpenApiTypes.STR, OpenApiParameter.PATH, description="The customer's externalId."
         )
     ]
 )
+
+
+# Only the detail operations have {externalId} in their path (the list and create do not).
+@extend_schema_view(retrieve=_EXTERNAL_ID, update=_EXTERNAL_ID, partial_update=_EXTERNAL_ID, destroy=_EXTERNAL_ID)
 class CustomerViewSet(TenantModelViewSet):
     """Customers, addressed by ``externalId`` (any characters but ``/``)."""
 

@@ -285,8 +285,11 @@ def _resolve_contacts(*, tenant: Tenant, contacts: Iterable[Contact]) -> tuple[l
 
 
 def _segment_contacts(*, tenant: Tenant, segment: Segment) -> list[tuple[int, str]]:
-    if segment.tenant_id != tenant.pk:
+    # Locked while its view is read, so a concurrent delete cannot drop the view mid-read.
+    locked = Segment.objects.select_for_update(no_key=True).filter(tenant=tenant, pk=segment.pk).first()
+    if locked is None:
         raise ValidationError({"segment_id": "No such segment in this tenant."})
+    segment = locked
     if not segment_view_exists(segment):
         raise ValidationError({"segment_id": "The segment has no view: save it with valid filters first."})
     view, table = segment_sql.quote_identifier(segment.view_name), segment_sql.quote_identifier(Customer._meta.db_table)
@@ -315,11 +318,12 @@ def run_bulk_execute(
     """Enrol many contacts (or a segment's customers) at once; seed 002's bulkExecute.
 
     Set-based: one query for the contacts, one for those already enrolled, one for the suppressed,
-    then the runs and their first events inserted ``batch_size`` at a time (COPY on PostgreSQL).
-    Returns ``{created, skipped, errors, skipped_by_reason: {reason: count},
-    skipped_details: [{contact_id, reason}]}`` with reasons already_enrolled | suppressed |
-    unknown_contact (details capped at JOURNEYS_BULK_SKIPPED_DETAILS_MAX; the counts are exact).
-    ``dry_run`` counts without enrolling."""
+    then the runs and their first events inserted ``batch_size`` at a time (COPY on PostgreSQL),
+    each batch in its own savepoint. Returns ``{created, skipped, errors, skipped_by_reason,
+    skipped_details, errors_by_reason, error_details}``: skipped (seed 002: "already enrolled or
+    suppressed") is already_enrolled | suppressed; errors are unknown_contact (no such customer)
+    and write_failed (its batch could not be written). Details are capped at
+    JOURNEYS_BULK_SKIPPED_DETAILS_MAX each; the counts are exact. ``dry_run`` counts without enrolling."""
     if not 1 <= batch_size <= MAX_BATCH_SIZE:
         raise ValidationError({"batch_size": f"Must be from 1 to {MAX_BATCH_SIZE}."})
     if (contacts is None) == (segment is None):
@@ -336,7 +340,9 @@ def run_bulk_execute(
     suppressed = set(
         Customer.objects.filter(tenant=tenant).filter(_suppression_query(tenant=tenant)).values_list("id", flat=True)
     )
-    details: list[dict[str, str]] = [{"contact_id": value, "reason": "unknown_contact"} for value in unknown]
+    # Seed 002: "Skipped = already enrolled or suppressed"; a contact that does not exist is an error.
+    failures: list[dict[str, str]] = [{"contact_id": value, "reason": "unknown_contact"} for value in unknown]
+    details: list[dict[str, str]] = []
     todo: list[tuple[int, str]] = []
     for customer_id, external_id in found:
         if customer_id in enrolled:
@@ -346,7 +352,7 @@ def run_bulk_execute(
         else:
             todo.append((customer_id, external_id))
             enrolled.add(customer_id)  # a contact listed twice is enrolled once
-    created = errors = 0
+    created = 0
     if not dry_run:
         tick, now = selectors.clock_tick(), timezone.now()
         for chunk in _chunks(todo, batch_size):
@@ -364,7 +370,7 @@ def run_bulk_execute(
                     bulk.insert(ExecutionRun, RUN_COLUMNS, runs)
                     bulk.insert(RunEvent, events.COLUMNS, first_events)
             except DatabaseError:
-                errors += len(chunk)
+                failures.extend({"contact_id": external_id, "reason": "write_failed"} for _, external_id in chunk)
             else:
                 created += len(chunk)
         audit_record(
@@ -377,15 +383,17 @@ def run_bulk_execute(
                 "segment": segment.pk if segment is not None else None,
                 "created": created,
                 "skipped": len(details),
-                "errors": errors,
+                "errors": len(failures),
             },
         )
     limit = int(settings.JOURNEYS_BULK_SKIPPED_DETAILS_MAX)
     return {
         "created": len(todo) if dry_run else created,
         "skipped": len(details),
-        "errors": errors,
+        "errors": len(failures),
         "skipped_by_reason": dict(Counter(d["reason"] for d in details).most_common()),
         "skipped_details": details[:limit],
+        "errors_by_reason": dict(Counter(d["reason"] for d in failures).most_common()),
+        "error_details": failures[:limit],
         "dry_run": dry_run,
     }

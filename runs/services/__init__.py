@@ -11,9 +11,11 @@ by the counter UPDATE and by finalise/cancel. Order is always chunk, then run.
 """
 
 from runs.services.execution import (
+    TRANSIENT_ERRORS,
     chunk_size,
     run_chunk_fail,
     run_chunk_process,
+    run_fail,
     run_finalize,
     run_plan,
     runs_reap,
@@ -29,6 +31,7 @@ from runs.services.lifecycle import (
 )
 
 __all__ = [
+    "TRANSIENT_ERRORS",
     "chunk_size",
     "run_cancel",
     "run_chunk_fail",
@@ -38,6 +41,7 @@ __all__ = [
     "run_dispatch",
     "run_execute_in_thread",
     "run_execute_inline",
+    "run_fail",
     "run_finalize",
     "run_plan",
     "run_start_inline",

@@ -10,14 +10,14 @@ import logging
 import time
 import traceback
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
-from rest_framework import exceptions
 
 from kaireon.services import audit_record
 from runs import executor, hooks, selectors
@@ -32,56 +32,64 @@ except ImportError:  # pragma: no cover - kombu ships with celery
     BrokerError = OSError  # type: ignore[misc,assignment]
 
 
-def _not_found(what: str, value: str) -> exceptions.NotFound:
-    return exceptions.NotFound(f"{what} {value!r} not found.")
+# A lost or busy database connection: worth another try (the task's retries, then the reaper's
+# bounded ones), where any other error fails the run at once with its reason.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError)
 
 
 # --- plan ----------------------------------------------------------------------------------
 
 
 def run_plan(*, run_id: str, dispatch: bool = True) -> list[int]:
-    """pending → running: snapshot the audience into chunks (ids at this moment, so later
-    segment changes do not move the run) and, after commit, enqueue one task per chunk.
+    """pending → running: snapshot the audience into chunks (ids at this moment, selected by the
+    filters frozen at creation) and, after commit, enqueue one task per chunk.
 
-    Idempotent: only a pending run is planned; a second call returns [] and does nothing."""
-    with transaction.atomic():
-        run = Run.objects.select_for_update(of=("self",)).select_related("tenant", "segment").filter(pk=run_id).first()
-        if run is None or run.status != RunStatus.PENDING:
-            return []
-        try:
-            pages = list(executor.audience_ids(run))
-            ids = np.concatenate(pages) if pages else np.zeros(0, dtype=np.int64)
-            size = chunk_size(int(ids.size))
-            chunks = [
-                _chunk(run, seq, ids[start : start + size].tolist())
-                for seq, start in enumerate(range(0, ids.size, size))
-            ]
-            total = int(ids.size)
-        except Exception as exc:  # noqa: BLE001  (any planning error fails the run, with its reason)
-            _fail(run, stage="planning", exc=exc)
-            return []
-        RunChunk.objects.bulk_create(chunks, batch_size=500)
-        now = timezone.now()
-        Run.objects.filter(pk=run.pk).update(
-            status=RunStatus.RUNNING,
-            total_customers=total,
-            chunk_count=len(chunks),
-            started_at=now,
-            updated_at=now,
-        )
-        audit_record(
-            tenant=run.tenant,
-            actor=None,
-            action="start",
-            instance=run,
-            before={"status": RunStatus.PENDING},
-            after={"status": RunStatus.RUNNING, "total_customers": total, "chunks": len(chunks)},
-        )
-        chunk_ids = list(RunChunk.objects.filter(run=run).order_by("seq").values_list("pk", flat=True))
-        if not chunk_ids:
-            transaction.on_commit(lambda: run_finalize(run_id=run_id))
-        elif dispatch:
-            transaction.on_commit(lambda: _dispatch_chunks(chunk_ids))
+    Idempotent: only a pending run is planned; a second call returns [] and does nothing. An
+    error ends the run ``failed`` with the reason, in a transaction of its own (the planning one
+    is rolled back whole); a lost connection is left to the task's retries and the reaper."""
+    try:
+        return _plan(run_id=run_id, dispatch=dispatch)
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception as exc:  # noqa: BLE001  (any other planning error fails the run, with its reason)
+        run_fail(run_id=run_id, stage="planning", exc=exc)
+        return []
+
+
+@transaction.atomic
+def _plan(*, run_id: str, dispatch: bool) -> list[int]:
+    run = Run.objects.select_for_update(of=("self",)).select_related("tenant").filter(pk=run_id).first()
+    if run is None or run.status != RunStatus.PENDING:
+        return []
+    pages = list(executor.audience_ids(run))
+    ids = np.concatenate(pages) if pages else np.zeros(0, dtype=np.int64)
+    size = chunk_size(int(ids.size))
+    starts = range(0, ids.size, size)
+    chunks = [_chunk(run, seq, ids[start : start + size].tolist()) for seq, start in enumerate(starts)]
+    total = int(ids.size)
+    RunChunk.objects.bulk_create(chunks, batch_size=500)
+    now = timezone.now()
+    Run.objects.filter(pk=run.pk).update(
+        status=RunStatus.RUNNING,
+        total_customers=total,
+        chunk_count=len(chunks),
+        recovery_attempts=0,
+        started_at=now,
+        updated_at=now,
+    )
+    audit_record(
+        tenant=run.tenant,
+        actor=None,
+        action="start",
+        instance=run,
+        before={"status": RunStatus.PENDING},
+        after={"status": RunStatus.RUNNING, "total_customers": total, "chunks": len(chunks)},
+    )
+    chunk_ids = list(RunChunk.objects.filter(run=run).order_by("seq").values_list("pk", flat=True))
+    if not chunk_ids:
+        transaction.on_commit(lambda: run_finalize(run_id=run_id))
+    elif dispatch:
+        transaction.on_commit(lambda: _dispatch_chunks(chunk_ids))
     return chunk_ids
 
 
@@ -106,24 +114,40 @@ def _dispatch_chunks(chunk_ids: Iterable[int]) -> None:
         tasks.process_chunk.delay(chunk_id)
 
 
-def _fail(run: Run, *, stage: str, exc: BaseException) -> None:
+@transaction.atomic
+def run_fail(*, run_id: str, stage: str, exc: BaseException | None = None, message: str = "") -> bool:
+    """pending/running → failed, with the error and what the run was doing (stage, exception,
+    traceback for admins). Its own transaction, so call it after the failed work rolled back.
+    Returns False when the run had already finished (nothing changes then)."""
+    run = Run.objects.select_for_update(of=("self",)).select_related("tenant").filter(pk=run_id).first()
+    if run is None or run.is_finished:
+        return False
+    if exc is not None:
+        message = f"{type(exc).__name__}: {exc}"
     now = timezone.now()
-    message = f"{type(exc).__name__}: {exc}"
+    context: dict[str, Any] = {"stage": stage, "status_before": run.status}
+    if exc is not None:
+        context["exception"] = type(exc).__name__
+        context["traceback"] = "".join(traceback.format_exception(exc))[-4000:]
+    if run.recovery_attempts:
+        context["recovery_attempts"] = run.recovery_attempts
     Run.objects.filter(pk=run.pk).update(
         status=RunStatus.FAILED,
         error=f"Run failed during {stage}: {message}",
-        error_context={"stage": stage, "exception": type(exc).__name__, "traceback": traceback.format_exc()[-4000:]},
+        error_context=context,
         completed_at=now,
         updated_at=now,
     )
+    RunChunk.objects.filter(run=run, status=ChunkStatus.PENDING).update(status=ChunkStatus.CANCELLED, finished_at=now)
     audit_record(
         tenant=run.tenant,
         actor=None,
         action="fail",
         instance=run,
         before={"status": run.status},
-        after={"status": RunStatus.FAILED, "error": message},
+        after={"status": RunStatus.FAILED, "error": message, "stage": stage},
     )
+    return True
 
 
 # --- chunks --------------------------------------------------------------------------------
@@ -182,19 +206,28 @@ def _chunk_decide_and_write(chunk_id: int, attempt: int, *, finalize: bool) -> b
         )
         if not owned:
             return False
-        if Run.objects.filter(pk=run.pk).values_list("status", flat=True).first() != RunStatus.RUNNING:
-            RunChunk.objects.filter(pk=chunk_id).update(status=ChunkStatus.CANCELLED, finished_at=timezone.now())
-            return False
-        now = timezone.now()
         executor.recommendations_write(rows)
-        RunChunk.objects.filter(pk=chunk_id).update(
-            status=ChunkStatus.DONE,
-            recommendation_count=rows.height,
-            funnel=outcome.funnel,
-            finished_at=now,
-            lease_expires_at=None,
+        # The run row is locked only now, after the write (the counter UPDATE below locks it
+        # anyway): a cancel either committed before this, and the rows are rolled back, or waits
+        # for this commit, and the rows landed before the cancel. Never rows after a cancel.
+        status = Run.objects.select_for_update(no_key=True).filter(pk=run.pk).values_list("status", flat=True).first()
+        if status != RunStatus.RUNNING:
+            transaction.set_rollback(True)
+            last = None
+        else:
+            RunChunk.objects.filter(pk=chunk_id).update(
+                status=ChunkStatus.DONE,
+                recommendation_count=rows.height,
+                funnel=outcome.funnel,
+                finished_at=timezone.now(),
+                lease_expires_at=None,
+            )
+            last = _count_chunk(run.pk, processed=outcome.customers, recommendations=rows.height, failed=0)
+    if last is None:
+        RunChunk.objects.filter(pk=chunk_id, status=ChunkStatus.RUNNING, attempts=attempt).update(
+            status=ChunkStatus.CANCELLED, finished_at=timezone.now(), lease_expires_at=None
         )
-        last = _count_chunk(run.pk, processed=outcome.customers, recommendations=rows.height, failed=0)
+        return False
     if last and finalize:
         _enqueue_finalize(run.pk)
     return last
@@ -254,23 +287,46 @@ def _enqueue_finalize(run_id: str) -> None:
 def run_finalize(*, run_id: str) -> Run | None:
     """running → completed / completed_with_errors / failed: the summary by SQL aggregates,
     the contact history of what was recommended, the final status. Idempotent: only a running
-    run whose chunks are all finished is finalised, once."""
+    run whose chunks are all finished is finalised, once. An error fails the run with its reason
+    (in a transaction of its own); a lost connection is left to the retries and the reaper."""
+    try:
+        return _finalize(run_id=run_id)
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception as exc:  # noqa: BLE001  (any other error fails the run, with its reason)
+        run_fail(run_id=run_id, stage="finalising", exc=exc)
+        return Run.objects.filter(pk=run_id).first()
+
+
+def _finalize(*, run_id: str) -> Run | None:
     with transaction.atomic():
-        run = Run.objects.select_for_update().select_related("tenant").filter(pk=run_id).first()
+        run = (
+            Run.objects.select_for_update(no_key=True, of=("self",)).select_related("tenant").filter(pk=run_id).first()
+        )
         if run is None or run.status != RunStatus.RUNNING:
             return run
         if run.chunks_done + run.chunks_failed < run.chunk_count:
             return run
         now = timezone.now()
+        context: dict[str, Any] = {}
+        if run.chunks_failed:
+            failed = list(
+                RunChunk.objects.filter(run=run, status=ChunkStatus.FAILED).order_by("seq").values_list("seq", "error")
+            )
+            context = {
+                "stage": "chunks",
+                "failed_chunks": [seq for seq, _ in failed[:100]],
+                "first_error": failed[0][1] if failed else "",
+            }
         if run.chunk_count and run.chunks_done == 0:
             status = RunStatus.FAILED
-            errors = list(
-                RunChunk.objects.filter(run=run, status=ChunkStatus.FAILED).values_list("error", flat=True)[:1]
-            )
-            error = "Every chunk failed; nothing could be processed. First error: " + (errors[0] if errors else "?")
+            error = f"Every chunk failed; nothing could be processed. First error: {context.get('first_error') or '?'}"
         elif run.chunks_failed:
             status = RunStatus.COMPLETED_WITH_ERRORS
-            error = f"{run.chunks_failed} of {run.chunk_count} chunks failed ({run.failed_customers} customers)."
+            error = (
+                f"{run.chunks_failed} of {run.chunk_count} chunks failed ({run.failed_customers} customers). "
+                f"First error: {context['first_error']}"
+            )
         else:
             status = RunStatus.COMPLETED
             error = ""
@@ -281,6 +337,7 @@ def run_finalize(*, run_id: str) -> Run | None:
             status=status,
             summary=summary,
             error=error,
+            error_context=context,
             recommendation_count=summary["total_recommendations"],
             completed_at=now,
             updated_at=now,
@@ -309,7 +366,8 @@ def run_finalize(*, run_id: str) -> Run | None:
 def runs_reap(*, stale_after: timedelta | None = None) -> dict[str, int]:
     """Re-dispatch what was lost: chunks whose lease expired (their worker died), pending
     chunks of running runs that no worker took (a lost message), runs stuck in pending, and
-    runs whose chunks are all finished but that were not finalised."""
+    runs whose chunks are all finished but that were not finalised. Bounded: a chunk past its
+    attempts fails, a run handed out RUNS_RECOVERY_MAX_ATTEMPTS times fails with the reason."""
     from runs import tasks
 
     now = timezone.now()
@@ -317,25 +375,53 @@ def runs_reap(*, stale_after: timedelta | None = None) -> dict[str, int]:
     expired = list(
         RunChunk.objects.filter(
             status=ChunkStatus.RUNNING, lease_expires_at__lt=now, run__status=RunStatus.RUNNING
-        ).values_list("pk", flat=True)
+        ).values_list("pk", "attempts")
     )
+    # Every claim counts an attempt: a chunk whose worker keeps dying (out of memory, say) has
+    # had its tries once it has been claimed as often as its task may retry.
+    exhausted = [pk for pk, attempts in expired if attempts > settings.RUNS_CHUNK_MAX_RETRIES]
+    for chunk_id in exhausted:
+        run_chunk_fail(chunk_id=chunk_id, error="Its worker stopped (killed or lost) on every attempt.")
     forgotten = list(
         RunChunk.objects.filter(
             status=ChunkStatus.PENDING, run__status=RunStatus.RUNNING, run__started_at__lt=now - stale_after
         ).values_list("pk", flat=True)
     )
-    for chunk_id in [*expired, *forgotten]:
+    retried = [pk for pk, attempts in expired if attempts <= settings.RUNS_CHUNK_MAX_RETRIES] + forgotten
+    for chunk_id in retried:
         tasks.process_chunk.delay(chunk_id)
-    pending = list(
-        Run.objects.filter(status=RunStatus.PENDING, updated_at__lt=now - stale_after).values_list("pk", flat=True)
+    plans = _recover(
+        Run.objects.filter(status=RunStatus.PENDING, updated_at__lt=now - stale_after),
+        stage="planning",
+        task=tasks.plan_run,
+        now=now,
     )
-    for run_id in pending:
-        tasks.plan_run.delay(run_id)
-    unfinished = list(
-        Run.objects.filter(status=RunStatus.RUNNING, chunk_count=F("chunks_done") + F("chunks_failed"))
-        .filter(updated_at__lt=now - timedelta(seconds=30))
-        .values_list("pk", flat=True)
+    finals = _recover(
+        Run.objects.filter(status=RunStatus.RUNNING, chunk_count=F("chunks_done") + F("chunks_failed")).filter(
+            updated_at__lt=now - timedelta(seconds=30)
+        ),
+        stage="finalising",
+        task=tasks.finalize_run,
+        now=now,
     )
-    for run_id in unfinished:
-        tasks.finalize_run.delay(run_id)
-    return {"chunks": len(expired) + len(forgotten), "plans": len(pending), "finalize": len(unfinished)}
+    return {"chunks": len(retried), "chunks_failed": len(exhausted), **plans, **finals}
+
+
+def _recover(runs: QuerySet[Run], *, stage: str, task: Any, now: datetime) -> dict[str, int]:
+    """Hand each run's stage out again, at most RUNS_RECOVERY_MAX_ATTEMPTS times (spaced by the
+    staleness window, since each attempt touches ``updated_at``); then fail it with the reason."""
+    key = "plans" if stage == "planning" else "finalize"
+    limit = settings.RUNS_RECOVERY_MAX_ATTEMPTS
+    sent = failed = 0
+    for run_id, attempts in runs.values_list("pk", "recovery_attempts"):
+        if attempts >= limit:
+            message = (
+                f"{stage.capitalize()} did not complete after {attempts} attempts "
+                "(its message was lost, or it kept failing on the database)."
+            )
+            failed += run_fail(run_id=run_id, stage=stage, message=message)
+            continue
+        Run.objects.filter(pk=run_id).update(recovery_attempts=F("recovery_attempts") + 1, updated_at=now)
+        task.delay(run_id)
+        sent += 1
+    return {key: sent, f"{key}_failed": failed}

@@ -62,7 +62,9 @@ def run_create(
         raise _not_found("Decision flow", decision_flow_id)
     segment = None
     if segment_id:
-        segment = Segment.objects.filter(tenant=tenant, pk=segment_id).first()
+        # Locked until the run is stored, so a concurrent delete waits for it (and the run has
+        # frozen the filters by then) rather than pulling the segment from under the check.
+        segment = Segment.objects.select_for_update(no_key=True).filter(tenant=tenant, pk=segment_id).first()
         if segment is None:
             raise _not_found("Segment", segment_id)
         if not segment.has_view or not segment_view_exists(segment):
@@ -103,6 +105,7 @@ def run_create(
         segment=segment,
         segment_name=audience_name,
         filters=clean_filters,
+        segment_filters=segment.filters if segment is not None else None,
         channel_ids=wanted,
         created_by=actor.actor_label if actor else "system",
     )
@@ -201,7 +204,7 @@ def run_delete(*, tenant: Tenant, actor: Actor, instance: Run, reason: str = "")
     locked = Run.objects.select_for_update().get(pk=instance.pk, tenant=tenant)
     if not locked.is_finished:
         raise Conflict(f"Run is {locked.status}; cancel it before deleting it.", current_status=locked.status)
-    if locked.status != RunStatus.CANCELLED:
+    if not locked.is_discarded:
         executor.contact_history_keep(run=locked)
     hooks.run_before_delete(locked)
     rows = executor.recommendations_delete(locked.pk)

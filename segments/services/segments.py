@@ -112,7 +112,11 @@ def segment_refresh(*, tenant: Tenant, actor: Actor, segment: Segment) -> Segmen
 
 @transaction.atomic
 def segment_delete(*, tenant: Tenant, actor: Actor, instance: Segment) -> None:
-    """Delete the segment and drop its view (the row goes first: a protected row stops both)."""
+    """Delete the segment and drop its view (the row goes first: a protected row stops both).
+
+    The row is locked first: whoever is reading the view under the segment's lock (a run being
+    created, a journey enrolling it) finishes before the view goes."""
+    instance = Segment.objects.select_for_update().get(pk=instance.pk, tenant=tenant)
     audit_record(
         tenant=tenant,
         actor=actor,

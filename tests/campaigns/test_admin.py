@@ -79,3 +79,26 @@ def test_admin_pausing_clears_next_run_at(staff, make_campaign, catalogue):
     campaign.refresh_from_db()
     assert campaign.status == "paused"
     assert campaign.next_run_at is None
+
+
+def test_admin_changing_a_cron_campaign_to_daily_clears_the_cron_left_in_its_box(staff, make_campaign, catalogue):
+    campaign = make_campaign(name="From the admin", status="active", schedule_cron="0 7 * * 1")
+    assert campaign.schedule_type == "cron"
+    response = staff.post(
+        reverse("admin:campaigns_campaign_change", args=[campaign.pk]),
+        form(catalogue, schedule_type="daily", schedule_cron="0 7 * * 1"),
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    campaign.refresh_from_db()
+    assert (campaign.schedule_type, campaign.schedule_cron) == ("daily", None)
+
+
+def test_admin_cron_typed_beside_another_type_governs_as_in_the_api(staff, make_campaign, catalogue):
+    campaign = make_campaign(name="From the admin", status="active", schedule_type="daily")
+    response = staff.post(
+        reverse("admin:campaigns_campaign_change", args=[campaign.pk]),
+        form(catalogue, schedule_type="daily", schedule_cron="0 7 * * 1"),
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    campaign.refresh_from_db()
+    assert (campaign.schedule_type, campaign.schedule_cron) == ("cron", "0 7 * * 1")

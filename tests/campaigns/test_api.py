@@ -437,7 +437,6 @@ def test_trigger_creates_a_campaign_run_and_its_run(editor, make_campaign, catal
     assert body["id"].startswith("crun_")
     assert body["campaignId"] == campaign.pk
     assert body["runNumber"] == 1
-    assert body["triggeredBy"] == "api"
     assert body["status"] == "pending"
     assert body["scheduledFor"] is None
     run = Run.objects.get(pk=body["runId"])
@@ -446,6 +445,29 @@ def test_trigger_creates_a_campaign_run_and_its_run(editor, make_campaign, catal
     assert run.channel_ids == [catalogue.email.pk]
     assert run.name == "Next Best Action x All customers campaign #1"
     assert run.status == "pending"
+
+
+def test_trigger_with_an_api_key_is_manual_as_in_the_seed(editor, campaign):
+    # Seed 001's example: a person's trigger answers triggeredBy "manual", whatever the credential.
+    ok(trigger(editor, campaign.pk), 201)
+    assert ok(trigger(editor, campaign.pk), 201)["triggeredBy"] == "manual"
+    assert set(CampaignRun.objects.values_list("triggered_by", flat=True)) == {"manual"}
+
+
+def test_trigger_answers_a_location_that_serves_the_campaign_run(editor, viewer, outsider, campaign):
+    response = trigger(editor, campaign.pk)
+    body = ok(response, 201)
+    location = response["Location"]
+    assert location == f"http://testserver/api/v1/campaigns/{campaign.pk}/campaign-runs/{body['id']}"
+    path = location.removeprefix("http://testserver")
+    assert ok(viewer.get(path), 200) == body
+    assert outsider.get(path).status_code == 404
+
+
+def test_an_unknown_campaign_run_is_404(viewer, campaign):
+    response = viewer.get(f"/api/v1/campaigns/{campaign.pk}/campaign-runs/crun_missing")
+    assert response.status_code == 404
+    assert response.json()["error"] == "Campaign run 'crun_missing' not found."
 
 
 def test_trigger_by_a_signed_in_user_is_manual(campaign, tenant):

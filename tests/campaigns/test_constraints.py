@@ -205,3 +205,17 @@ def test_a_run_without_a_campaign_is_untouched(make_campaign, system_actor) -> N
     run = _executed(make_campaign, system_actor)
     assert "constraints" not in run.summary
     assert run.summary["total_recommendations"] == len(_rows(run.pk))
+
+
+def test_lifting_a_campaigns_caps_while_its_run_goes_does_not_lift_that_runs(make_campaign, system_actor) -> None:
+    from campaigns import services
+
+    campaign = make_campaign(volume_constraints={"max_total_per_run": 5})
+    campaign_run = services.campaign_trigger(tenant=campaign.tenant, actor=system_actor, campaign=campaign)
+    services.campaign_update(
+        tenant=campaign.tenant, actor=system_actor, instance=campaign, data={"volume_constraints": None}
+    )
+    run = run_services.run_execute_inline(run_id=campaign_run.run_id or "")
+    assert len(_rows(run.pk)) == 5
+    assert run.summary is not None
+    assert run.summary["constraints"]["max_total_per_run"]["limit"] == 5

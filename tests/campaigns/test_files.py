@@ -71,7 +71,11 @@ def test_csv_file_has_the_chosen_columns_every_row_and_a_matching_manifest(make_
     assert manifest["rows"] == len(expected)
     assert manifest["sha256"] == record.checksum
     assert manifest["columns"] == columns
-    assert manifest["generated_at"].endswith("Z")
+    assert manifest["generatedAt"].endswith("Z")
+    assert set(manifest) == {
+        "file", "format", "contentType", "columns", "rows", "size", "sha256", "generatedAt", "campaignId",
+        "campaignRunId", "runId",
+    }  # fmt: skip
 
 
 def _first_customer_named(campaign_run: CampaignRun, name: str) -> None:
@@ -116,9 +120,10 @@ def test_json_lines_with_personalization(make_campaign, system_actor):
     assert record.path.endswith(".jsonl")
     lines = [json.loads(line) for line in _read(record).decode().splitlines()]
     assert len(lines) == len(_expected_rows(campaign_run))
-    assert set(lines[0]) == {"external_id", "offer_name", "subject", "content"}
+    # JSON is camelCase: the columns as configured (seed 001's snake_case) become camelCase keys
+    assert set(lines[0]) == {"externalId", "offerName", "subject", "content"}
     assert all(line["subject"].startswith("Hi ") for line in lines)
-    assert all(line["content"] == f"{line['offer_name']} for you" for line in lines)
+    assert all(line["content"] == f"{line['offerName']} for you" for line in lines)
 
 
 def test_writing_twice_keeps_one_file(make_campaign, system_actor):

@@ -3,6 +3,8 @@ create and (where the rule depends on other fields) on update."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from decisionflows.models import Channel
@@ -128,10 +130,35 @@ def test_cron_is_required_for_cron(post):
     assert fields(post(scheduleType="cron")) == {"scheduleCron": ["Required when scheduleType is cron."]}
 
 
-def test_cron_with_another_type_is_400(post):
-    assert fields(post(scheduleType="daily", scheduleCron="0 9 * * 1")) == {
-        "scheduleCron": ["Only used when scheduleType is cron (scheduleType is daily)."]
+@pytest.mark.parametrize("schedule_type", [None, "manual", "daily", "weekly", "monthly"])
+def test_cron_with_the_seed_schedule_types_governs_the_schedule(post, schedule_type):
+    # Seed 001 documents scheduleCron beside its enum (manual, daily, weekly, monthly), "used when
+    # scheduleType does not cover the desired frequency": the expression wins.
+    extra = {} if schedule_type is None else {"scheduleType": schedule_type}
+    body = ok(post(status="active", scheduleCron="30 6 * * 2", scheduleTimezone="UTC", **extra), 201)
+    assert (body["scheduleType"], body["scheduleCron"]) == ("cron", "30 6 * * 2")
+    next_run_at = datetime.fromisoformat(body["nextRunAt"].replace("Z", "+00:00"))
+    assert (next_run_at.weekday(), next_run_at.hour, next_run_at.minute) == (1, 6, 30)  # a Tuesday, 06:30
+
+
+def test_cron_sent_on_update_governs_a_weekly_campaign(post, editor):
+    campaign = ok(post(status="active", scheduleType="weekly", scheduleDayOfWeek=1), 201)
+    response = editor.patch(f"/api/v1/campaigns/{campaign['id']}", {"scheduleCron": "0 7 1 * *"}, format="json")
+    body = ok(response, 200)
+    assert (body["scheduleType"], body["scheduleCron"], body["scheduleDayOfWeek"]) == ("cron", "0 7 1 * *", None)
+    assert body["nextRunAt"].endswith("-01T07:00:00.000Z")
+
+
+def test_day_of_week_beside_a_cron_is_400(post):
+    assert fields(post(scheduleType="weekly", scheduleDayOfWeek=1, scheduleCron="0 9 * * 1")) == {
+        "scheduleDayOfWeek": ["Only used when scheduleType is weekly; scheduleCron governs this schedule."]
     }
+
+
+def test_another_type_on_update_clears_the_stored_cron(post, editor):
+    campaign = ok(post(scheduleCron="0 9 * * 1"), 201)
+    body = ok(editor.patch(f"/api/v1/campaigns/{campaign['id']}", {"scheduleType": "daily"}, format="json"), 200)
+    assert (body["scheduleType"], body["scheduleCron"]) == ("daily", None)
 
 
 @pytest.mark.parametrize("expression", ["61 * * * *", "0 9 * *", "0 0 9 * * 1", "@daily", "every monday"])

@@ -6,19 +6,19 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from decisionflows import services as df
-from journeys import engine, services
+from journeys import bulk, engine, services
 from journeys.models import ExecutionRun, RunEvent
 from kaireon.models import AuditLog
 from segments.models import Customer
 from tests.journeys.conftest import make_plan, reachable_customers
 
 
-def test_bulk_execute_counts_created_and_skipped_with_reasons(tenant, welcome):
+def test_bulk_execute_counts_created_skipped_and_errors_with_reasons(tenant, welcome):
     reachable = reachable_customers(tenant, 10)
     blocked = reachable[8:]
     Customer.objects.filter(pk__in=[c.pk for c in blocked]).update(suppressed=True)
@@ -30,10 +30,11 @@ def test_bulk_execute_counts_created_and_skipped_with_reasons(tenant, welcome):
         [c.external_id for c in reachable] + [c.external_id for c in blocked] + ["nobody", reachable[2].external_id]
     )
     result = engine.bulk_execute(welcome, contacts, {"source": "bulk"}, batch_size=2)
-    assert (result["created"], result["skipped"], result["errors"]) == (6, 6, 0)
+    # seed 002: "Skipped = already enrolled or suppressed"; a contact that does not exist is an error
+    assert (result["created"], result["skipped"], result["errors"]) == (6, 5, 1)
+    assert result["errorDetails"] == [{"contactId": "nobody", "reason": "unknown_contact"}]
     reasons = {(d["contactId"], d["reason"]) for d in result["skippedDetails"]}
     assert reasons == {
-        ("nobody", "unknown_contact"),
         (reachable[0].external_id, "already_enrolled"),
         (reachable[1].external_id, "already_enrolled"),
         (reachable[2].external_id, "already_enrolled"),
@@ -45,9 +46,40 @@ def test_bulk_execute_counts_created_and_skipped_with_reasons(tenant, welcome):
     assert set(created.values_list("status", flat=True)) == {"active"}
     assert RunEvent.objects.filter(run__in=created, action="enrolled", seq=1).count() == 6
     audit = AuditLog.objects.get(tenant=tenant, action="bulk_execute")
-    assert audit.after == {"plan_version": 1, "segment": None, "created": 6, "skipped": 6, "errors": 0}
+    assert audit.after == {"plan_version": 1, "segment": None, "created": 6, "skipped": 5, "errors": 1}
     for run in created:
         assert services.run_events_verify(run=run) == []
+
+
+def test_unknown_contacts_are_errors_in_a_dry_run_too(tenant, welcome, system_actor):
+    known = reachable_customers(tenant, 1)[0]
+    result = services.run_bulk_execute(
+        tenant=tenant, actor=system_actor, plan=welcome, contacts=[known.external_id, "ghost"], dry_run=True
+    )
+    assert (result["created"], result["skipped"], result["errors"]) == (1, 0, 1)
+    assert result["errors_by_reason"] == {"unknown_contact": 1}
+    assert result["skipped_by_reason"] == {}
+
+
+def test_each_batch_of_batch_size_is_written_or_failed_on_its_own(tenant, welcome, system_actor, monkeypatch):
+    contacts = [c.external_id for c in reachable_customers(tenant, 5)]
+    real_insert = bulk.insert
+    run_batches: list[int] = []
+
+    def insert(model, columns, rows):
+        if model is ExecutionRun:
+            run_batches.append(len(rows))
+            if len(run_batches) == 2:
+                raise DatabaseError("disk full")
+        real_insert(model, columns, rows)
+
+    monkeypatch.setattr(bulk, "insert", insert)
+    result = services.run_bulk_execute(tenant=tenant, actor=system_actor, plan=welcome, contacts=contacts, batch_size=2)
+    assert run_batches == [2, 2, 1]
+    assert (result["created"], result["skipped"], result["errors"]) == (3, 0, 2)
+    assert result["error_details"] == [{"contact_id": c, "reason": "write_failed"} for c in contacts[2:4]]
+    enrolled = set(ExecutionRun.objects.filter(plan=welcome).values_list("contact_id", flat=True))
+    assert enrolled == {contacts[0], contacts[1], contacts[4]}
 
 
 def test_unsubscribed_contacts_are_suppressed_when_a_policy_says_so(tenant, welcome, system_actor):

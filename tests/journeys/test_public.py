@@ -84,7 +84,7 @@ def test_run_status_codes(anonymous, viewer, outsider, run):
     malformed = viewer.get(url("not-a-uuid"))
     assert malformed.status_code == 400
     assert malformed.json()["fields"] == {
-        "runId": ["'not-a-uuid' is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)."]
+        "runId": ["'not-a-uuid' is not a UUID of seed 004's form (xxxxxxxx-xxxx-Vxxx-Nxxx-xxxxxxxxxxxx, V 1-8, N 8-b)."]
     }
     # only seed 004's 8-4-4-4-12 form, though Python's uuid would read these too
     for other_form in (run.pk.hex, f"{{{run.pk}}}", f"urn:uuid:{run.pk}"):
@@ -92,6 +92,56 @@ def test_run_status_codes(anonymous, viewer, outsider, run):
     assert viewer.get(url(str(run.pk).upper())).status_code == 200
     assert viewer.get(url(uuid.uuid4())).status_code == 404
     assert outsider.get(url(run.pk)).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "run_id",
+    [
+        "3c90c3cc-0d44-0b50-8888-8dd25736052a",  # version 0
+        "3c90c3cc-0d44-9b50-8888-8dd25736052a",  # version 9
+        "3c90c3cc-0d44-fb50-8888-8dd25736052a",  # version f
+        "3c90c3cc-0d44-4b50-7888-8dd25736052a",  # variant 7 (NCS)
+        "3c90c3cc-0d44-4b50-c888-8dd25736052a",  # variant c (Microsoft)
+        "00000000-0000-0000-0000-000000000001",  # neither nil nor a version
+        "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFE",
+    ],
+)
+def test_run_id_outside_the_seed_pattern_is_400(viewer, run_id):
+    response = viewer.get(url(run_id))
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == ["runId"]
+
+
+@pytest.mark.parametrize(
+    "run_id",
+    [
+        "3c90c3cc-0d44-4b50-8888-8dd25736052a",  # seed 004's example
+        "3C90C3CC-0D44-1B50-BFFF-8DD25736052A",  # version 1, variant B
+        "3c90c3cc-0d44-8b50-9888-8dd25736052a",  # version 8, variant 9
+        "00000000-0000-0000-0000-000000000000",  # nil
+        "ffffffff-ffff-ffff-ffff-ffffffffffff",  # max
+    ],
+)
+def test_run_id_in_the_seed_pattern_that_does_not_exist_is_404(viewer, run_id):
+    assert viewer.get(url(run_id)).status_code == 404
+
+
+def test_a_trailing_newline_is_outside_the_seed_pattern():
+    from journeys.uuids import is_seed_004_uuid
+
+    assert is_seed_004_uuid("3c90c3cc-0d44-4b50-8888-8dd25736052a")
+    assert not is_seed_004_uuid("3c90c3cc-0d44-4b50-8888-8dd25736052a\n")
+
+
+def test_schema_gives_the_run_id_the_seed_pattern():
+    from drf_spectacular.generators import SchemaGenerator
+
+    from journeys.uuids import SEED_004_PATTERN
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    operation = schema["paths"]["/api/v1/public/journeys/runs/{runId}"]["get"]
+    (parameter,) = [p for p in operation["parameters"] if p["name"] == "runId"]
+    assert parameter["schema"]["pattern"] == SEED_004_PATTERN
 
 
 def trigger_url(plan) -> str:
@@ -104,6 +154,9 @@ def test_trigger_is_idempotent_by_key_and_body(editor, tenant, plan):
     first = editor.post(trigger_url(plan), body, format="json", HTTP_IDEMPOTENCY_KEY="order-42")
     assert first.status_code == 201, first.content
     assert first.json()["status"] == "running"
+    location = first["Location"]
+    assert location == f"http://testserver/api/v1/public/journeys/runs/{first.json()['runId']}"
+    assert editor.get(location.removeprefix("http://testserver")).json() == first.json()
     again = editor.post(trigger_url(plan), body, format="json", HTTP_IDEMPOTENCY_KEY="order-42")
     assert again.status_code == 200
     assert again.json()["runId"] == first.json()["runId"]

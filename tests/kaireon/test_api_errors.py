@@ -35,6 +35,34 @@ def test_unknown_api_paths_answer_404_in_the_api_error_shape(viewer):
         assert response.json() == {"status": 404, "error": f"No API endpoint at {path}.", "code": "not_found"}
 
 
+@pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete", "options"])
+@pytest.mark.parametrize("credentials", ["api_key", "session", "none"])
+def test_unknown_api_paths_answer_the_json_404_for_every_method(tenant, editor, method, credentials):
+    from django.contrib.auth import get_user_model
+    from rest_framework.test import APIClient
+
+    from kaireon.models import Membership, Role
+
+    client = APIClient(enforce_csrf_checks=True)  # as a real caller: no CSRF token
+    if credentials == "api_key":
+        client.credentials(HTTP_X_API_KEY=editor.raw_key)
+    elif credentials == "session":
+        user = get_user_model().objects.create(username="marketer")
+        Membership.objects.create(user=user, tenant=tenant, role=Role.EDITOR)
+        client.force_login(user)
+    response = getattr(client, method)("/api/v1/nothing-here", {"name": "x"}, format="json")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"status": 404, "error": "No API endpoint at /api/v1/nothing-here.", "code": "not_found"}
+
+
+def test_the_unknown_path_404_has_the_shape_of_every_other_404(viewer):
+    known = viewer.get("/api/v1/runs/run_missing").json()
+    unknown = viewer.get("/api/v1/nothing-here").json()
+    assert set(unknown) == set(known) == {"status", "error", "code"}
+    assert (unknown["status"], unknown["code"]) == (known["status"], known["code"])
+
+
 def test_createapikey_with_zero_days_makes_a_key_that_is_already_expired(tenant, anonymous):
     from io import StringIO
 

@@ -102,3 +102,48 @@ def test_audit_log_api_is_admin_only_and_tenant_scoped(admin, editor, viewer, ou
     assert outsider.get(f"/api/v1/audit-logs/{entry.pk}").status_code == 404
     # read-only resource
     assert admin.delete(f"/api/v1/audit-logs/{entry.pk}").status_code == 405
+
+
+def test_audit_snapshots_are_camel_case_but_data_keys_stay_as_written(admin, tenant, system_actor):
+    entry = audit_record(
+        tenant=tenant,
+        actor=system_actor,
+        action="update",
+        object_type="customer",
+        object_id="42",
+        before={"first_name": "Ann", "attributes": {"shoe_size": 41}, "volume_constraints": {"max_per_offer": 3}},
+        after={"first_name": "Anna", "attributes": {"shoe_size": 42, "loyalty_tier": "gold"}, "variables": {"a_b": 1}},
+    )
+    body = admin.get(f"/api/v1/audit-logs/{entry.pk}").json()
+    assert body["before"] == {
+        "firstName": "Ann",
+        "attributes": {"shoe_size": 41},
+        "volumeConstraints": {"maxPerOffer": 3},
+    }
+    assert body["after"] == {
+        "firstName": "Anna",
+        "attributes": {"shoe_size": 42, "loyalty_tier": "gold"},
+        "variables": {"a_b": 1},
+    }
+    # output only: the stored entry (and its hash) keep the model's names
+    entry.refresh_from_db()
+    assert entry.before == {
+        "first_name": "Ann",
+        "attributes": {"shoe_size": 41},
+        "volume_constraints": {"max_per_offer": 3},
+    }
+    assert audit_verify(tenant=tenant) == []
+
+
+def test_audit_of_a_campaign_update_reads_like_the_campaigns_api(admin, editor, tenant):
+    from tests.runs.conftest import build_catalogue
+
+    catalogue = build_catalogue(tenant, customers=3)
+    body = {"decisionFlowId": catalogue.flow.pk, "segmentId": catalogue.everyone.pk}
+    campaign = editor.post("/api/v1/campaigns", body, format="json").json()
+    change = {"scheduleType": "daily", "volumeConstraints": {"maxTotalPerRun": 10}}
+    assert editor.patch(f"/api/v1/campaigns/{campaign['id']}", change, format="json").status_code == 200
+    listing = admin.get(f"/api/v1/audit-logs?objectId={campaign['id']}&action=update").json()
+    (entry,) = listing["auditLogs"]
+    assert entry["before"] == {"scheduleType": "manual", "volumeConstraints": None}
+    assert entry["after"] == {"scheduleType": "daily", "volumeConstraints": {"maxTotalPerRun": 10}}

@@ -131,3 +131,25 @@ def test_bulk_cancel_the_plans_live_runs_with_a_reason(as_editor, tenant, welcom
     assert ExecutionRun.objects.get(pk=runs[0].pk).status == RunStatus.COMPLETED
     assert ExecutionRun.objects.get(pk=kept.pk).status == RunStatus.ACTIVE
     assert set(RunEvent.objects.filter(action="cancelled").values_list("reason", flat=True)) == {"Plan deprecated"}
+
+
+def test_enrol_says_how_many_could_not_be_enrolled_and_why(as_editor, tenant, welcome, catalogue, monkeypatch):
+    from django.db import DatabaseError
+
+    from journeys import bulk
+
+    def insert(model, columns, rows):
+        raise DatabaseError("disk full")
+
+    monkeypatch.setattr(bulk, "insert", insert)
+    suppressed = Customer.objects.filter(tenant=tenant, suppressed=True).count()
+    total = Customer.objects.filter(tenant=tenant).count()
+    response = as_editor.post(
+        f"/journeys/{welcome.pk}/enrol/", {"segment": catalogue.everyone.pk, "action": "enrol"}, follow=True
+    )
+    failed = total - suppressed
+    assert (
+        f"Enrolled 0 contacts in “Welcome series”. {suppressed} skipped ({suppressed} suppressed). "
+        f"{failed} could not be enrolled ({failed} write failed)." in response.content.decode()
+    )
+    assert not ExecutionRun.objects.exists()

@@ -248,6 +248,17 @@ def test_editor_cancels_a_running_run(as_editor, running_run):
     assert 'id="cancel-run"' not in html
 
 
+def test_a_cancelled_run_shows_what_it_wrote_as_not_delivered(as_editor, running_run):
+    written = Recommendation.objects.filter(run=running_run).count()
+    assert written > 0
+    as_editor.post(f"/runs/{running_run.pk}/cancel/")
+    html = as_editor.get(f"/runs/{running_run.pk}/").content.decode()
+    delivered = f'<dd id="run-recommendations">none delivered <span class="muted">({written} written before it stopped)'
+    assert delivered in html
+    assert "nobody was contacted" in html
+    assert f"({written} recommendations written before the cancel)" in html
+
+
 def test_viewer_cannot_cancel(as_viewer, running_run):
     response = as_viewer.post(f"/runs/{running_run.pk}/cancel/")
     assert response.status_code == 403

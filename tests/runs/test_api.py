@@ -321,7 +321,14 @@ def test_export_csv_and_json_lines_hold_every_row(viewer, catalogue, system_acto
     response = viewer.get(f"/api/v1/runs/{run.pk}/export?format=json")
     lines = b"".join(response.streaming_content).decode().splitlines()
     assert len(lines) == run.recommendation_count
-    assert json.loads(lines[0])["rank"] == 1
+    first = json.loads(lines[0])
+    assert first["rank"] == 1
+    # JSON is camelCase everywhere, JSON Lines included (the CSV header keeps its column names)
+    assert set(first) == {
+        "customerId", "externalId", "email", "rank", "offerId", "offerKey", "offerName", "channelId", "channel",
+        "creativeId", "creative", "score", "subject", "content",
+    }  # fmt: skip
+    assert first["externalId"] == rows[0]["external_id"]
     assert viewer.get(f"/api/v1/runs/{run.pk}/export?format=xml").status_code == 400
 
 
@@ -337,7 +344,7 @@ def test_export_csv_escapes_formulas_in_text_cells(viewer, catalogue, system_act
     # JSON Lines is read by programs, not spreadsheets: the value as it is
     response = viewer.get(f"/api/v1/runs/{run.pk}/export?format=json")
     line = json.loads(b"".join(response.streaming_content).decode().splitlines()[0])
-    assert line["external_id"] == "=cmd|' /C calc'!A0"
+    assert line["externalId"] == "=cmd|' /C calc'!A0"
 
 
 # --- cancel, execute-inline ----------------------------------------------------------------

@@ -166,6 +166,8 @@ def test_failed_chunk_makes_run_completed_with_errors(catalogue, system_actor):
     assert run.summary is not None
     assert run.summary["customers_failed"] == 30
     assert "1 of 2 chunks failed" in run.error
+    assert run.error.endswith("First error: ValueError: boom")
+    assert run.error_context == {"stage": "chunks", "failed_chunks": [1], "first_error": "ValueError: boom"}
 
 
 def test_every_chunk_failing_fails_the_run(catalogue, system_actor):
@@ -175,6 +177,7 @@ def test_every_chunk_failing_fails_the_run(catalogue, system_actor):
     run = finalize(run.pk)
     assert run.status == RunStatus.FAILED
     assert "database on fire" in run.error
+    assert run.error_context["failed_chunks"] == [0]
 
 
 def test_frequency_cap_holds_across_two_runs(catalogue, system_actor):

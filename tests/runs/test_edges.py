@@ -1,0 +1,315 @@
+"""A run never reaches the wrong audience and every failure ends visibly (issue 10, part 1)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.db.models import F
+from django.test import override_settings
+from django.utils import timezone
+
+from decisionflows.models import Contact
+from kaireon.models import Role
+from runs import executor, hooks, services, tasks
+from runs.models import ChunkStatus, Recommendation, Run, RunChunk, RunStatus
+from segments import services as seg
+from segments.models import Customer
+from tests.runs.conftest import build_catalogue
+
+
+def new_run(catalogue, actor, segment=None) -> Run:
+    return services.run_create(
+        tenant=catalogue.tenant,
+        actor=actor,
+        decision_flow_id=catalogue.flow.pk,
+        segment_id=(segment or catalogue.everyone).pk,
+        dispatch=False,
+    )
+
+
+def one_customer_segment(catalogue, actor):
+    first = Customer.objects.filter(tenant=catalogue.tenant, suppressed=False).order_by("id")[0]
+    return seg.segment_create(
+        tenant=catalogue.tenant,
+        actor=actor,
+        data={"name": "Just one", "filters": {"field": "external_id", "operator": "eq", "value": first.external_id}},
+    )
+
+
+# --- the audience is frozen at creation ----------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_deleting_the_segment_of_a_pending_run_does_not_widen_it(catalogue, client_for):
+    """The reproduction: a 1-customer segment, POST a run, DELETE the segment, then plan."""
+    editor, admin = client_for(catalogue.tenant, Role.EDITOR), client_for(catalogue.tenant, Role.ADMIN)
+    segment = one_customer_segment(catalogue, None)
+    created = editor.post("/api/v1/runs", {"decisionFlowId": catalogue.flow.pk, "segmentId": segment.pk}, format="json")
+    assert created.status_code == 201, created.content
+    assert admin.delete(f"/api/v1/segments/{segment.pk}").status_code == 204
+    run = services.run_execute_inline(run_id=created.json()["id"])
+    assert run.status == RunStatus.COMPLETED
+    assert run.total_customers == 1
+    assert Recommendation.objects.filter(run=run).values("customer_id").distinct().count() == 1
+    assert Contact.objects.filter(source_id=run.pk).values("customer_id").distinct().count() == 1
+
+
+@pytest.mark.django_db
+def test_editing_the_segment_of_a_pending_run_does_not_move_it(catalogue, system_actor):
+    run = new_run(catalogue, system_actor, catalogue.gold)
+    gold = set(Customer.objects.filter(tenant=catalogue.tenant, attributes__tier="gold").values_list("id", flat=True))
+    seg.segment_update(tenant=catalogue.tenant, actor=system_actor, instance=catalogue.gold, data={"filters": {}})
+    services.run_plan(run_id=run.pk, dispatch=False)
+    planned = {cid for chunk in RunChunk.objects.filter(run=run) for cid in chunk.customer_ids}
+    assert planned == gold
+    assert 0 < len(gold) < 60
+
+
+@pytest.mark.django_db
+def test_a_run_without_recorded_filters_fails_instead_of_taking_everyone(catalogue, system_actor):
+    run = new_run(catalogue, system_actor, catalogue.gold)
+    # a run from before audiences were frozen, whose segment is gone
+    Run.objects.filter(pk=run.pk).update(segment=None, segment_filters=None, filters=None)
+    assert services.run_plan(run_id=run.pk, dispatch=False) == []
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    assert "no audience" in run.error
+    assert run.error_context["stage"] == "planning"
+    assert not RunChunk.objects.filter(run=run).exists()
+
+
+@pytest.mark.django_db
+def test_ad_hoc_filters_with_a_percent_sign_plan(catalogue, system_actor):
+    Customer.objects.filter(tenant=catalogue.tenant, external_id="c00003").update(email="50%off@example.com")
+    run = services.run_create(
+        tenant=catalogue.tenant,
+        actor=system_actor,
+        decision_flow_id=catalogue.flow.pk,
+        filters={"field": "email", "operator": "contains", "value": "%"},
+        dispatch=False,
+    )
+    services.run_plan(run_id=run.pk, dispatch=False)
+    run.refresh_from_db()
+    assert run.status == RunStatus.RUNNING
+    assert run.total_customers == 1
+
+
+# --- every failure ends the run visibly ----------------------------------------------------
+
+
+def _violate_a_constraint(run: Run):
+    """A database error inside planning's transaction (on PostgreSQL it aborts the transaction,
+    as a missing view did): processed > total breaks the run's check constraint."""
+    Run.objects.filter(pk=run.pk).update(processed_customers=F("total_customers") + 1)
+    yield  # pragma: no cover
+
+
+@pytest.mark.django_db
+def test_a_database_error_during_planning_fails_the_run_with_its_reason(catalogue, system_actor, monkeypatch):
+    run = new_run(catalogue, system_actor)
+    monkeypatch.setattr(executor, "audience_ids", _violate_a_constraint)
+    assert services.run_plan(run_id=run.pk, dispatch=False) == []
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    assert run.error.startswith("Run failed during planning: IntegrityError")
+    assert run.error_context["stage"] == "planning"
+    assert run.error_context["exception"] == "IntegrityError"
+    assert "Traceback" in run.error_context["traceback"]
+    assert run.completed_at is not None
+
+
+@pytest.mark.django_db
+def test_the_reaper_fails_a_run_whose_planning_never_happens(catalogue, system_actor, monkeypatch, settings):
+    settings.RUNS_RECOVERY_MAX_ATTEMPTS = 3
+    sent: list[str] = []
+    monkeypatch.setattr(tasks.plan_run, "delay", sent.append)
+    run = new_run(catalogue, system_actor)  # pending; its planning message is "lost"
+    for attempt in range(1, 4):
+        Run.objects.filter(pk=run.pk).update(updated_at=timezone.now() - timedelta(hours=1))
+        assert services.runs_reap()["plans"] == 1
+        run.refresh_from_db()
+        assert (run.status, run.recovery_attempts) == (RunStatus.PENDING, attempt)
+        # handed out again only once the staleness window passed since the last attempt
+        assert services.runs_reap()["plans"] == 0
+    assert sent == [run.pk] * 3
+    Run.objects.filter(pk=run.pk).update(updated_at=timezone.now() - timedelta(hours=1))
+    assert services.runs_reap()["plans_failed"] == 1
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    assert "Planning did not complete after 3 attempts" in run.error
+    assert run.error_context["recovery_attempts"] == 3
+
+
+@pytest.mark.django_db
+def test_the_reaper_fails_a_run_whose_finalising_never_happens(catalogue, system_actor, monkeypatch, settings):
+    settings.RUNS_RECOVERY_MAX_ATTEMPTS = 1
+    monkeypatch.setattr(tasks.finalize_run, "delay", lambda run_id: None)
+    run = new_run(catalogue, system_actor)
+    for chunk_id in services.run_plan(run_id=run.pk, dispatch=False):
+        services.run_chunk_process(chunk_id=chunk_id, finalize=False)
+    for _ in range(2):
+        Run.objects.filter(pk=run.pk).update(updated_at=timezone.now() - timedelta(hours=1))
+        services.runs_reap()
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    assert "Finalising did not complete after 1 attempts" in run.error
+
+
+@pytest.mark.django_db
+def test_a_chunk_whose_worker_keeps_dying_fails_instead_of_looping(catalogue, system_actor, monkeypatch, settings):
+    settings.RUNS_CHUNK_MAX_RETRIES = 2
+    monkeypatch.setattr(tasks.process_chunk, "delay", lambda chunk_id: None)
+    monkeypatch.setattr(tasks.finalize_run, "delay", lambda run_id: None)
+    run = new_run(catalogue, system_actor)
+    [chunk_id] = services.run_plan(run_id=run.pk, dispatch=False)
+    expired = timezone.now() - timedelta(seconds=1)
+    RunChunk.objects.filter(pk=chunk_id).update(status=ChunkStatus.RUNNING, attempts=2, lease_expires_at=expired)
+    assert services.runs_reap()["chunks"] == 1  # two claims so far: one more try
+    RunChunk.objects.filter(pk=chunk_id).update(attempts=3, lease_expires_at=expired)
+    assert services.runs_reap()["chunks_failed"] == 1
+    chunk = RunChunk.objects.get(pk=chunk_id)
+    assert chunk.status == ChunkStatus.FAILED
+    assert "worker stopped" in chunk.error
+
+
+@pytest.mark.django_db
+def test_an_error_while_finalising_fails_the_run_and_contacts_nobody(catalogue, system_actor, monkeypatch):
+    def broken(run: Run) -> dict:
+        raise ValueError("constraints exploded")
+
+    monkeypatch.setattr(hooks, "before_summary", [broken])
+    run = new_run(catalogue, system_actor)
+    for chunk_id in services.run_plan(run_id=run.pk, dispatch=False):
+        services.run_chunk_process(chunk_id=chunk_id, finalize=False)
+    finalised = services.run_finalize(run_id=run.pk)
+    assert finalised is not None
+    run = finalised
+    assert run.status == RunStatus.FAILED
+    assert run.error == "Run failed during finalising: ValueError: constraints exploded"
+    assert run.error_context["stage"] == "finalising"
+    assert Recommendation.objects.filter(run=run).exists()
+    assert not Contact.objects.filter(source_id=run.pk).exists()
+    assert run.result_count == 0
+
+
+# --- cancel and the chunk's write serialise --------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cancel_that_commits_during_a_chunk_write_keeps_its_rows_out(tenant, monkeypatch):
+    """The chunk's write pauses until a cancel has committed (PostgreSQL lets it commit then;
+    SQLite's single writer makes it wait for the chunk). Either way no row lands after a cancel:
+    the chunk's rows are rolled back, or they committed before the cancel did."""
+    catalogue = build_catalogue(tenant, customers=40)
+    actor = None
+    run = new_run(catalogue, actor)
+    [chunk_id] = services.run_plan(run_id=run.pk, dispatch=False)
+    written, cancelled = threading.Event(), threading.Event()
+    real_write = executor.recommendations_write
+
+    def slow_write(rows):
+        real_write(rows)
+        written.set()
+        cancelled.wait(timeout=3)
+
+    monkeypatch.setattr(executor, "recommendations_write", slow_write)
+    outcome: dict[str, object] = {}
+
+    def work() -> None:
+        try:
+            outcome["last"] = services.run_chunk_process(chunk_id=chunk_id, finalize=False)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    assert written.wait(timeout=30)
+    services.run_cancel(tenant=tenant, actor=actor, run=Run.objects.get(pk=run.pk))
+    cancel_committed_mid_write = worker.is_alive()
+    cancelled.set()
+    worker.join(timeout=30)
+    run.refresh_from_db()
+    chunk = RunChunk.objects.get(pk=chunk_id)
+    assert run.status == RunStatus.CANCELLED
+    if cancel_committed_mid_write:
+        assert outcome["last"] is False
+        assert chunk.status == ChunkStatus.CANCELLED
+        assert not Recommendation.objects.filter(run_id=run.pk).exists()
+        assert (run.processed_customers, run.recommendation_count) == (0, 0)
+    else:  # the cancel waited for the chunk: its rows are counted, as written before the cancel
+        assert chunk.status == ChunkStatus.DONE
+        assert Recommendation.objects.filter(run_id=run.pk).count() == run.recommendation_count > 0
+    assert connection.vendor != "postgresql" or cancel_committed_mid_write
+
+
+@pytest.mark.django_db
+def test_a_cancelled_runs_detail_says_what_was_written_and_that_nobody_was_contacted(catalogue, client_for):
+    editor = client_for(catalogue.tenant, Role.EDITOR)
+    with override_settings(RUNS_CHUNK_SIZE=20):
+        run = new_run(catalogue, None)
+        first, *_ = services.run_plan(run_id=run.pk, dispatch=False)
+    services.run_chunk_process(chunk_id=first, finalize=False)
+    written = Recommendation.objects.filter(run=run).count()
+    assert written > 0
+    assert editor.post(f"/api/v1/runs/{run.pk}/cancel").status_code == 200
+    body = editor.get(f"/api/v1/runs/{run.pk}").json()
+    assert body["status"] == "cancelled"
+    assert body["recommendationCount"] == 0
+    assert body["discarded"]["recommendationsWritten"] == written
+    assert body["discarded"]["customersProcessed"] == 20
+    assert body["discarded"]["customersContacted"] == 0
+    assert "nobody was contacted" in body["discarded"]["message"]
+    listed = editor.get("/api/v1/runs").json()["runs"][0]
+    assert (listed["recommendationCount"], listed["discarded"]["recommendationsWritten"]) == (0, written)
+
+
+@pytest.mark.django_db
+def test_a_completed_run_has_its_count_and_nothing_discarded(catalogue, client_for):
+    run = services.run_execute_inline(run_id=new_run(catalogue, None).pk)
+    body = client_for(catalogue.tenant, Role.VIEWER).get(f"/api/v1/runs/{run.pk}").json()
+    assert body["recommendationCount"] == run.recommendation_count > 0
+    assert body["discarded"] is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_finalising_locks_the_run_row_only_not_its_tenant(tenant, monkeypatch):
+    """Finalise holds the run's row for its whole transaction; the tenant's row stays free (other
+    runs of the tenant finalise, the tenant can be edited meanwhile). SQLite has one writer and
+    no row locks: there, readers (WAL) still read the tenant while finalise writes."""
+    from django.db import transaction
+
+    from kaireon.models import Tenant
+
+    catalogue = build_catalogue(tenant, customers=20)
+    run = new_run(catalogue, None)
+    for chunk_id in services.run_plan(run_id=run.pk, dispatch=False):
+        services.run_chunk_process(chunk_id=chunk_id, finalize=False)
+    seen: dict[str, object] = {}
+
+    def try_the_tenant_row() -> None:
+        try:
+            if connection.vendor == "postgresql":
+                with transaction.atomic():
+                    Tenant.objects.select_for_update(nowait=True).get(pk=tenant.pk)
+            else:
+                Tenant.objects.get(pk=tenant.pk)
+            seen["tenant"] = "free"
+        except Exception as exc:  # noqa: BLE001  (DatabaseError: could not obtain lock)
+            seen["tenant"] = type(exc).__name__
+        finally:
+            connection.close()
+
+    def during_finalise(locked: Run) -> dict:
+        probe = threading.Thread(target=try_the_tenant_row)
+        probe.start()
+        probe.join(timeout=30)
+        return {}
+
+    monkeypatch.setattr(hooks, "before_summary", [during_finalise])
+    finalised = services.run_finalize(run_id=run.pk)
+    assert finalised is not None
+    assert finalised.status == RunStatus.COMPLETED
+    assert seen == {"tenant": "free"}
