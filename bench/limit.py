@@ -12,12 +12,14 @@ writer, checkpointer: what the database really spent) and of the given client pr
 
 from __future__ import annotations
 
+import math
 import queue
 import struct
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import psutil
@@ -26,6 +28,7 @@ import psutil
 SLICE = 50_000
 BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
 BINARY_TRAILER = struct.pack(">h", -1)
+T = TypeVar("T")
 
 
 # --- CPU --------------------------------------------------------------------------------------
@@ -72,8 +75,11 @@ class CpuSpent:
     def total(self) -> float:
         return self.postgres + self.clients
 
-    def line(self, label: str) -> str:
-        return f"cpu-s {label}: postgres {self.postgres:.1f}, workers {self.clients:.1f}, total {self.total:.1f}"
+    def line(self, label: str, clients: str = "workers", digits: int = 1) -> str:
+        return (
+            f"cpu-s {label}: postgres {self.postgres:.{digits}f}, {clients} {self.clients:.{digits}f}, "
+            f"total {self.total:.{digits}f}"
+        )
 
 
 class CpuMeter:
@@ -260,9 +266,29 @@ def reference_run(connect: Callable, *, offers: int, max_offers: int) -> LimitRe
     return LimitResult(customers=customers, rows=written[0], seconds=seconds, cpu=meter.stop())
 
 
-def print_ratio(product_rate: float, limit_rate: float) -> None:
-    """The one line every benchmark prints, at the start of its line."""
-    print(f"limit-ratio: {product_rate / limit_rate:.2f}")
+def print_ratio(product_rate: float, limit_rate: float, label: str = "") -> None:
+    """The one line every benchmark prints, at the start of its line (``label`` names the path
+    when a benchmark measures several)."""
+    print(f"limit-ratio: {product_rate / limit_rate:.2f}" + (f" ({label})" if label else ""))
+
+
+def timed_calls(call: Callable[[T], object], items: Iterable[T]) -> tuple[list[float], CpuSpent]:
+    """``call(item)`` for each item, each timed on its own (seconds), and the CPU that
+    PostgreSQL and this process spent over all of them."""
+    meter = CpuMeter(lambda: [psutil.Process().pid]).start()
+    seconds = []
+    for item in items:
+        started = time.perf_counter()
+        call(item)
+        seconds.append(time.perf_counter() - started)
+    return seconds, meter.stop()
+
+
+def percentile_ms(seconds: list[float], q: float) -> float:
+    """The ``q``-th percentile (0-100, nearest rank) of durations in seconds, in milliseconds."""
+    ordered = sorted(seconds)
+    rank = min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))
+    return ordered[rank] * 1000
 
 
 def summarise(label: str, values: Iterator[float] | list[float]) -> str:

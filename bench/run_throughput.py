@@ -30,6 +30,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,13 +40,25 @@ DEFAULT_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 DB_NAME = "kaireon_bench"
 
 
-def prepare_database(admin_url: str) -> str:
+def common_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every benchmark on a scratch database takes."""
+    parser.add_argument("--repeat", type=int, default=1, help="product and limit, interleaved, this many times")
+    parser.add_argument("--admin-url", default=os.environ.get("BENCH_ADMIN_URL", DEFAULT_ADMIN_URL))
+
+
+def prepare_database(admin_url: str, name: str = DB_NAME) -> str:
+    """(Re)create the scratch database ``name``; returns its URL."""
     import psycopg
 
-    with psycopg.connect(admin_url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-    return admin_url.rsplit("/", 1)[0] + f"/{DB_NAME}"
+    with psycopg.connect(conninfo(admin_url), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def conninfo(database_url: str) -> str:
+    """The URL as libpq (psycopg) spells it."""
+    return database_url.replace("postgres://", "postgresql://")
 
 
 def setup_django(database_url: str) -> None:
@@ -56,10 +69,43 @@ def setup_django(database_url: str) -> None:
     django.setup()
 
 
-def load_catalogue(customers: int, offers: int, max_offers: int) -> dict[str, str]:
-    import numpy as np
+def scratch_django(admin_url: str, name: str, *, debug: bool = True) -> str:
+    """A fresh, migrated scratch database ``name`` with Django set up on it; returns its URL.
+    Benchmarks use the local Redis's db 9 unless REDIS_URL says otherwise. ``debug=False``
+    (unless DEBUG is set) serves as production does: no query log kept per request."""
+    if not debug:
+        os.environ.setdefault("DEBUG", "false")
+    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/9")
+    # the catalogue's SMS channel's webhook points at this machine (nothing is delivered)
+    os.environ.setdefault("WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
+    database_url = prepare_database(admin_url, name)
+    setup_django(database_url)
     from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return database_url
+
+
+def copy_text(
+    table: str, columns: str, rows: int, lines: Callable[[int, int, io.StringIO], None], *, slice_rows: int = 100_000
+) -> None:
+    """COPY ``rows`` rows into ``table`` (text format), ``slice_rows`` at a time: ``lines(start,
+    stop, out)`` writes rows start..stop-1 to ``out``; then ANALYZE, as after any bulk load."""
     from django.db import connection
+
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for start in range(0, rows, slice_rows):
+            buffer = io.StringIO()
+            lines(start, min(rows, start + slice_rows), buffer)
+            copy.write(buffer.getvalue())
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {table}")
+
+
+def load_catalogue(customers: int, offers: int, max_offers: int) -> dict[str, str]:
+    """A tenant with 4 channels, ``offers`` offers, a published flow keeping ``max_offers``, a
+    segment of everyone, an editor's API key and N customers (COPY); returns their ids and the key."""
+    import numpy as np
 
     from decisionflows import services as df
     from kaireon.models import Role
@@ -67,7 +113,6 @@ def load_catalogue(customers: int, offers: int, max_offers: int) -> dict[str, st
     from kaireon.services import api_key_create, tenant_create
     from segments import services as seg
 
-    call_command("migrate", verbosity=0)
     tenant = tenant_create(slug="bench", name="Bench Bank")
     actor = Principal(tenant=tenant, role=Role.ADMIN)
     for name, type_ in (("age", "integer"), ("income", "number"), ("tier", "string"), ("churn_risk", "number")):
@@ -140,30 +185,26 @@ def load_catalogue(customers: int, offers: int, max_offers: int) -> dict[str, st
 
     started = time.monotonic()
     tiers = np.array(["bronze", "silver", "gold", "platinum"])
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(
-            "COPY segments_customer (tenant_id, external_id, email, first_name, last_name, phone, attributes, "
-            "suppressed, unsubscribed, created_at, updated_at) FROM STDIN"
-        ) as copy,
-    ):
-        for start in range(0, customers, 100_000):
-            n = min(100_000, customers - start)
-            ages = rng.integers(16, 90, n)
-            incomes = rng.integers(10_000, 200_000, n)
-            tier = tiers[rng.integers(0, 4, n)]
-            churn = rng.random(n).round(3)
-            buffer = io.StringIO()
-            for j in range(n):
-                k = start + j
-                buffer.write(
-                    f"{tenant.pk}\tc{k:07d}\tc{k}@example.com\tName{k % 97}\tLast\t\t"
-                    f'{{"age": {ages[j]}, "income": {incomes[j]}, "tier": "{tier[j]}", "churn_risk": {churn[j]}}}'
-                    f"\tf\tf\tnow()\tnow()\n"
-                )
-            copy.write(buffer.getvalue())
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE segments_customer")
+
+    def lines(start: int, stop: int, out: io.StringIO) -> None:
+        n = stop - start
+        ages = rng.integers(16, 90, n)
+        incomes = rng.integers(10_000, 200_000, n)
+        tier = tiers[rng.integers(0, 4, n)]
+        churn = rng.random(n).round(3)
+        for j in range(n):
+            k = start + j
+            out.write(
+                f"{tenant.pk}\tc{k:07d}\tc{k}@example.com\tName{k % 97}\tLast\t\t"
+                f'{{"age": {ages[j]}, "income": {incomes[j]}, "tier": "{tier[j]}", "churn_risk": {churn[j]}}}'
+                f"\tf\tf\tnow()\tnow()\n"
+            )
+
+    columns = (
+        "tenant_id, external_id, email, first_name, last_name, phone, attributes, suppressed, unsubscribed, "
+        "created_at, updated_at"
+    )
+    copy_text("segments_customer", columns, customers, lines)
     print(f"setup: {customers:,} customers loaded in {time.monotonic() - started:.1f} s")
     segment = seg.segment_create(tenant=tenant, actor=actor, data={"name": "Everyone", "filters": {}})
     _, key = api_key_create(tenant=tenant, actor=None, name="bench", role=Role.EDITOR)
@@ -231,15 +272,10 @@ def main() -> None:
     parser.add_argument("--offers", type=int, default=20)
     parser.add_argument("--max-offers", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2, help="Celery pool processes")
-    parser.add_argument("--repeat", type=int, default=1, help="product and limit, interleaved, this many times")
-    parser.add_argument("--admin-url", default=os.environ.get("BENCH_ADMIN_URL", DEFAULT_ADMIN_URL))
+    common_arguments(parser)
     args = parser.parse_args()
-    os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/9")
-    # the SMS channel's webhook points at this machine (nothing is delivered: no campaign)
-    os.environ.setdefault("WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
 
-    database_url = prepare_database(args.admin_url)
-    setup_django(database_url)
+    database_url = scratch_django(args.admin_url, DB_NAME)
     import psycopg
     from django.db import connection
 
@@ -251,7 +287,6 @@ def main() -> None:
     with connection.cursor() as cursor:
         typed = limit.prepare_typed_customers(cursor, ids["tenant"])
     assert typed == args.customers
-    conninfo = database_url.replace("postgres://", "postgresql://")
     log = Path("var/bench-worker.log")
     log.parent.mkdir(exist_ok=True)
     worker = start_worker(database_url, args.workers, log)
@@ -266,7 +301,7 @@ def main() -> None:
             with connection.cursor() as cursor:
                 cursor.execute(f"TRUNCATE {limit.RESULT_TABLE}")
             reference = limit.reference_run(
-                lambda: psycopg.connect(conninfo), offers=args.offers, max_offers=args.max_offers
+                lambda: psycopg.connect(conninfo(database_url)), offers=args.offers, max_offers=args.max_offers
             )
             rate = args.customers / seconds
             print(f"[{attempt}/{args.repeat}]")

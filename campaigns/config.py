@@ -16,6 +16,8 @@ from typing import Any
 from croniter import croniter
 from django.core.exceptions import ValidationError
 
+from kaireon.validators import INT32_MAX, in_range, range_message
+
 # --- schedule ------------------------------------------------------------------------------
 
 SCHEDULE_RULES = (
@@ -84,12 +86,10 @@ def schedule_clean(values: Mapping[str, Any], *, given: Mapping[str, Any]) -> di
             if value is None:
                 errors[field] = f"Required when scheduleType is {owner}."
         elif value is not None:
-            if given.get(field) not in ("", None):
-                errors[field] = (
-                    f"Only used when scheduleType is {owner}; scheduleCron governs this schedule."
-                    if cron_governs
-                    else f"Only used when scheduleType is {owner} (scheduleType is {schedule_type})."
-                )
+            # Beside a governing scheduleCron, the day the document's type would need (weekly's
+            # scheduleDayOfWeek...) is accepted as written and dropped: the expression says when.
+            if given.get(field) not in ("", None) and not cron_governs:
+                errors[field] = f"Only used when scheduleType is {owner} (scheduleType is {schedule_type})."
             value = None
         cleaned[field] = value
     if errors:
@@ -101,8 +101,8 @@ def schedule_clean(values: Mapping[str, Any], *, given: Mapping[str, Any]) -> di
 
 VOLUME_KEYS = ("max_total_per_run", "max_per_offer", "max_per_channel")
 VOLUME_HELP = (
-    "{maxTotalPerRun?, maxPerOffer?, maxPerChannel?}: positive integers, each optional; no other keys. "
-    "Global to each run, never exceeded, keeping the highest-scored recommendations."
+    "{maxTotalPerRun?, maxPerOffer?, maxPerChannel?}: integers from 1 to 2,147,483,647, each optional; "
+    "no other keys. Global to each run, never exceeded, keeping the highest-scored recommendations."
 )
 
 
@@ -120,8 +120,8 @@ def volume_constraints_clean(value: Any) -> dict[str, int] | None:
         if key not in value or value[key] is None:
             continue
         number = value[key]
-        if isinstance(number, bool) or not isinstance(number, int) or number < 1:
-            errors[f"volume_constraints.{key}"] = f"Must be a positive integer (got {number!r})."
+        if not in_range(number, 1, INT32_MAX):
+            errors[f"volume_constraints.{key}"] = range_message(1, INT32_MAX, got=number)
         else:
             cleaned[key] = number
     if errors:

@@ -20,7 +20,7 @@ from campaigns.models import (
     ScheduleType,
     schedule_time_validator,
 )
-from kaireon.serializers import ModelSerializer, UTCDateTimeField
+from kaireon.serializers import ModelSerializer, NameField, UTCDateTimeField
 from runs.selectors import run_results
 from runs.serializers import RunCustomerSerializer
 
@@ -207,9 +207,7 @@ class CampaignSerializer(ModelSerializer):
 
     decision_flow_id = serializers.CharField(max_length=40, help_text="A decision flow of this tenant (404 otherwise).")
     segment_id = serializers.CharField(max_length=40, help_text="A segment of this tenant (404 otherwise).")
-    name = serializers.CharField(
-        max_length=300, required=False, help_text='Default: "<flow name> x <segment name> campaign".'
-    )
+    name = NameField(max_length=300, required=False, help_text='Default: "<flow name> x <segment name> campaign".')
     status = serializers.ChoiceField(
         choices=CampaignStatus.choices,
         default="draft",
@@ -241,7 +239,8 @@ class CampaignSerializer(ModelSerializer):
         validators=[config.validate_cron],
         help_text=(
             "Five fields, evaluated in scheduleTimezone (e.g. '0 9 * * 1'). Sent with scheduleType absent or "
-            "manual/daily/weekly/monthly, the expression governs and scheduleType becomes cron."
+            "manual/daily/weekly/monthly, the expression governs, scheduleType becomes cron and the type's day "
+            "(scheduleDayOfWeek, scheduleDayOfMonth), if sent, is not used."
         ),
     )
     volume_constraints = VolumeConstraintsField(required=False, allow_null=True, help_text=config.VOLUME_HELP)

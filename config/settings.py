@@ -288,6 +288,24 @@ JSON_CAMEL_CASE = {
     }
 }
 
+# --- Input limits (issue 10): refused with a 4xx before any field or query sees them --------
+# JSON nesting beyond this is a 400 (the API's bodies and the pages' JSON boxes); real documents
+# (conditions nest at most 8 levels, journey steps 3-4) stay far below it.
+JSON_MAX_DEPTH = int(os.environ.get("JSON_MAX_DEPTH", "64"))
+# The API's JSON parser: the camelCase one, refusing NUL, NaN/Infinity and deep nesting.
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
+    "kaireon.parsers.CamelCaseJSONParser",
+    "djangorestframework_camel_case.parser.CamelCaseFormParser",
+    "djangorestframework_camel_case.parser.CamelCaseMultiPartParser",
+]
+# The largest request body or uploaded file (customer imports): a 413 beyond it. Nginx or the
+# load balancer in front may set its own, lower limit.
+UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", "100000000"))  # 100 MB
+# NUL in a path or query string: a 400 right after the security middleware (its headers apply).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "kaireon.middleware.RefuseNulMiddleware"
+)
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Kaireon Runs API",
     "DESCRIPTION": (

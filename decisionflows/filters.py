@@ -26,6 +26,7 @@ from decisionflows.models import (
     OfferStatus,
     PolicyType,
 )
+from kaireon.filters import IsoDateTimeFilter
 from segments.models import Customer
 
 
@@ -96,8 +97,8 @@ class ContactHistoryFilter(django_filters.FilterSet):
     channelId = django_filters.CharFilter(field_name="channel_id")
     source = django_filters.ChoiceFilter(choices=ContactSource.choices)
     sourceId = django_filters.CharFilter(field_name="source_id")
-    contactedAfter = django_filters.IsoDateTimeFilter(field_name="contacted_at", lookup_expr="gte")
-    contactedBefore = django_filters.IsoDateTimeFilter(field_name="contacted_at", lookup_expr="lt")
+    contactedAfter = IsoDateTimeFilter(field_name="contacted_at", lookup_expr="gte")
+    contactedBefore = IsoDateTimeFilter(field_name="contacted_at", lookup_expr="lt")
 
     class Meta:
         model = Contact

@@ -29,7 +29,7 @@ from decisionflows.models import (
 )
 from decisionflows.pipeline import DEFAULT_WEIGHTS
 from kaireon.exceptions import camel
-from kaireon.forms import ServiceErrorsMixin
+from kaireon.forms import ServiceErrorsMixin, parse_json_text
 from kaireon.models import Tenant
 from kaireon.templatetags.kaireon_ui import CHANNEL_TYPES
 
@@ -61,10 +61,7 @@ _DATE = forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
 
 def parse_json(raw: str, *, expect: type, what: str, example: str) -> Any:
     """``raw`` as JSON of type ``expect`` (dict or list), or a form error saying where it broke."""
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
+    value = parse_json_text(raw)
     if not isinstance(value, expect):
         raise forms.ValidationError(
             f"{what} must be a JSON {'object' if expect is dict else 'list'}, such as {example}."

@@ -33,6 +33,7 @@ from kaireon import rules
 from kaireon.exceptions import Conflict
 from kaireon.models import Tenant
 from kaireon.services import Actor, audit_record, instance_create, instance_delete, instance_update
+from kaireon.validators import INT32_MAX, in_range, range_message
 from kaireon.webhooks import webhook_url_refusal
 
 Data = Mapping[str, Any]
@@ -285,6 +286,11 @@ _POLICY_BLANK: dict[str, Any] = {
 _POLICY_API_NAMES = {"channel": "channel_id", "offer": "offer_id"}
 
 
+# A cooldown reaches back this far in the contact history at most (ten years); the engine subtracts
+# it from now, which fails beyond year 1.
+MAX_COOLDOWN_HOURS = 10 * 365 * 24
+
+
 def _policy_check(
     candidate: ContactPolicy, *, tenant: Tenant, instance: ContactPolicy | None, given: set[str]
 ) -> dict[str, Any]:
@@ -310,6 +316,8 @@ def _policy_check(
     if policy_type == PolicyType.FREQUENCY_CAP:
         if candidate.max_count is None:
             raise ValidationError({"max_count": "required for frequency caps: the most contacts per period"})
+        if not in_range(candidate.max_count, 1, INT32_MAX):
+            raise ValidationError({"max_count": range_message(1, INT32_MAX, got=candidate.max_count)})
         if not candidate.period:
             raise ValidationError({"period": "required for frequency caps: day, week or month"})
         scope = candidate.scope or CapScope.GLOBAL
@@ -327,6 +335,10 @@ def _policy_check(
         if candidate.cooldown_hours is None:
             raise ValidationError(
                 {"cooldown_hours": "required for cooldowns: hours before the same offer may go again"}
+            )
+        if not in_range(candidate.cooldown_hours, 1, MAX_COOLDOWN_HOURS):
+            raise ValidationError(
+                {"cooldown_hours": range_message(1, MAX_COOLDOWN_HOURS, got=candidate.cooldown_hours)}
             )
     elif not (candidate.suppress_unsubscribed or candidate.suppress_suppressed):
         message = "a suppression policy drops unsubscribed and/or suppressed customers: set at least one"

@@ -7,10 +7,11 @@ from django.db.models import QuerySet
 
 from journeys.models import ExecutionRun, Plan, PlanStatus
 from journeys.selectors import parse_statuses
+from kaireon.filters import IsoDateTimeFilter
 
 
 class PlanFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=PlanStatus.choices)
+    status = django_filters.MultipleChoiceFilter(choices=PlanStatus.choices, distinct=False)
     key = django_filters.CharFilter()
     q = django_filters.CharFilter(field_name="name", lookup_expr="icontains")
 
@@ -27,8 +28,8 @@ class RunFilter(django_filters.FilterSet):
     )
     planId = django_filters.CharFilter(field_name="plan_id")
     contactId = django_filters.CharFilter(field_name="contact_id", help_text="The customer's externalId.")
-    startedAfter = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
-    startedBefore = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
+    startedAfter = IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    startedBefore = IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
 
     class Meta:
         model = ExecutionRun

@@ -12,8 +12,9 @@ from django import forms
 from django.utils.text import slugify
 
 from journeys.models import Plan, PlanStatus, RunStatus
-from kaireon.forms import ServiceErrorsMixin
+from kaireon.forms import ServiceErrorsMixin, parse_json_text
 from kaireon.models import Tenant
+from kaireon.validators import validate_datetime
 from segments.models import Segment
 
 STEPS_EXAMPLE = """[
@@ -31,10 +32,7 @@ STEP_ERROR = re.compile(r'^steps\[(?P<index>\d+)\](?: \(id "(?P<id>[^"]*)"\))?: 
 
 
 def parse_json(raw: str, *, expect: type, what: str) -> Any:
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
+    value = parse_json_text(raw)
     if not isinstance(value, expect):
         raise forms.ValidationError(what)
     return value
@@ -165,8 +163,12 @@ class RunFilterForm(forms.Form):
     )
     plan = forms.ChoiceField(label="Journey", required=False)
     contact = forms.CharField(label="Contact ID", required=False, max_length=128)
-    started_after = forms.DateTimeField(label="Started from", required=False, input_formats=DATETIME_FORMATS)
-    started_before = forms.DateTimeField(label="Started before", required=False, input_formats=DATETIME_FORMATS)
+    started_after = forms.DateTimeField(
+        label="Started from", required=False, input_formats=DATETIME_FORMATS, validators=[validate_datetime]
+    )
+    started_before = forms.DateTimeField(
+        label="Started before", required=False, input_formats=DATETIME_FORMATS, validators=[validate_datetime]
+    )
 
     def __init__(self, *args: Any, plans: list[Plan], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -132,10 +132,12 @@ def _check_wait(step: dict[str, Any], errors: list[str], where: str, tick_second
         return
     if ticks is not None:
         if isinstance(ticks, bool) or not isinstance(ticks, int) or not 1 <= ticks <= MAX_WAIT_TICKS:
-            errors.append(f"{where}: ticks must be an integer from 1 to {MAX_WAIT_TICKS}")
+            errors.append(f"{where}: ticks must be an integer from 1 to {MAX_WAIT_TICKS:,}")
         return
-    if isinstance(duration, bool) or not isinstance(duration, int | float) or not duration > 0:
-        errors.append(f"{where}: duration must be a positive number of seconds")
+    longest = MAX_WAIT_TICKS * tick_seconds
+    # bounded before dividing: an integer like 10**400 cannot become a float (OverflowError)
+    if isinstance(duration, bool) or not isinstance(duration, int | float) or not 0 < duration <= longest:
+        errors.append(f"{where}: duration must be a number of seconds above 0 and at most {longest:,.0f}")
         return
     # A wait lasts at least its duration: whole ticks, rounded up, at least one.
     step["ticks"] = max(1, math.ceil(duration / tick_seconds - 1e-9))

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from djangorestframework_camel_case.parser import CamelCaseJSONParser
 from djangorestframework_camel_case.render import CamelCaseBrowsableAPIRenderer, CamelCaseJSONRenderer
 from djangorestframework_camel_case.settings import api_settings as camel_settings
 from djangorestframework_camel_case.util import camelize
@@ -35,6 +34,7 @@ from journeys.serializers import (
 )
 from kaireon.models import Role
 from kaireon.pagination import list_pagination
+from kaireon.parsers import CamelCaseJSONParser
 from kaireon.viewsets import TenantModelViewSet, TenantViewSet
 from segments.models import Segment
 

@@ -38,6 +38,23 @@ class Conflict(exceptions.APIException):
         self.extra = extra
 
 
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request is larger than this server accepts."
+    default_code = "too_large"
+
+
+def upload_max_bytes() -> int:
+    """The largest request body or uploaded file accepted (settings.UPLOAD_MAX_BYTES)."""
+    return int(getattr(settings, "UPLOAD_MAX_BYTES", 100_000_000))
+
+
+def too_large(what: str, size: int | None = None) -> PayloadTooLarge:
+    """A 413 saying what was too large, and the limit."""
+    got = f" ({size:,} bytes)" if size is not None else ""
+    return PayloadTooLarge(f"{what}{got} is larger than the {upload_max_bytes():,} bytes accepted (UPLOAD_MAX_BYTES).")
+
+
 def _data_fields() -> frozenset[str]:
     """Fields whose keys are data (settings.JSON_CAMEL_CASE ignore_fields): left as they are."""
     options = getattr(settings, "JSON_CAMEL_CASE", {}).get("JSON_UNDERSCOREIZE", {})

@@ -19,6 +19,7 @@ maps such an error onto a Django form:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -27,6 +28,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions as drf_exceptions
 
 from kaireon.exceptions import camel
+from kaireon.parsers import JSONInputError, loads
+from kaireon.validators import validate_name
 
 if TYPE_CHECKING:
     _FormBase = forms.Form
@@ -60,6 +63,17 @@ def _keyed_messages(exc: Exception) -> Iterator[tuple[str | None, list[str]]]:
         raise exc
 
 
+def parse_json_text(raw: str) -> Any:
+    """JSON typed into a form, read as the API reads it (``kaireon.parsers.loads``: no NUL, no
+    non-finite numbers, bounded depth), or a form error saying where it broke."""
+    try:
+        return loads(raw)
+    except json.JSONDecodeError as exc:
+        raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
+    except JSONInputError as exc:
+        raise forms.ValidationError(str(exc)) from None
+
+
 class ServiceErrorsMixin(_FormBase):
     """``add_service_error`` for a Django form whose data goes to a service (see the module's
     docstring for where each error goes). Put it before ``forms.Form`` in the bases."""
@@ -70,6 +84,13 @@ class ServiceErrorsMixin(_FormBase):
     NOT_FOUND_FIELDS: ClassVar[Sequence[tuple[str, str]]] = ()
     # where an error of no field of this form goes (None: the form's own errors)
     NON_FIELD: ClassVar[str | None] = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A name goes to a service, like the API's (kaireon.serializers.NameField): the same rule.
+        name = self.fields.get("name")
+        if isinstance(name, forms.CharField):
+            name.validators.append(validate_name)
 
     @classmethod
     def error_location(cls, field: str, rest: str) -> str:

@@ -10,9 +10,12 @@ the field's type, or raises ``RuleError`` naming the path and the problem.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from kaireon.validators import INT64_MAX, INT64_MIN, in_range, range_message
 
 TYPES = ("string", "integer", "number", "boolean", "date", "list")
 
@@ -50,18 +53,25 @@ class RuleError(ValueError):
         self.message = message
 
 
+def _is_whole(value: int | float) -> bool:
+    return isinstance(value, int) or (math.isfinite(value) and value.is_integer())
+
+
 def _coerce(value: Any, type_: str, path: str) -> Any:
     if type_ == "boolean":
         if isinstance(value, bool):
             return value
         raise RuleError(path, f"expected true or false, got {value!r}")
     if type_ == "integer":
-        if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not _is_whole(value):
             raise RuleError(path, f"expected an integer, got {value!r}")
+        if not in_range(int(value), INT64_MIN, INT64_MAX):
+            # compared with 64-bit columns and numpy arrays, where a larger one overflows
+            raise RuleError(path, range_message(INT64_MIN, INT64_MAX, got=int(value)))
         return int(value)
     if type_ == "number":
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise RuleError(path, f"expected a number, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise RuleError(path, f"expected a finite number, got {value!r}")
         return value
     if type_ == "date":
         if not isinstance(value, str):

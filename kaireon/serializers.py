@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from kaireon.models import ApiKey, AuditLog, Membership, Role, Tenant
 from kaireon.principal import Principal
+from kaireon.validators import COLUMN_RANGES, range_message, validate_name
 
 
 class UTCDateTimeField(serializers.DateTimeField):
@@ -24,13 +25,39 @@ class UTCDateTimeField(serializers.DateTimeField):
         return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+class NameField(serializers.CharField):
+    """A ``name``: printable characters only (``kaireon.validators.validate_name``). Every model
+    serializer's ``name`` column is one; declared ``name`` fields use it too."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # appended: validators given as an argument (a model column's) replace the defaults
+        self.validators.append(validate_name)
+
+
 class ModelSerializer(serializers.ModelSerializer):
-    """Project base: UTC timestamps, and helpers to reach the request's principal."""
+    """Project base: UTC timestamps, integer columns bounded as on PostgreSQL, names without
+    control characters, and helpers to reach the request's principal."""
 
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.DateTimeField: UTCDateTimeField,
     }
+
+    def build_standard_field(self, field_name: str, model_field: Any) -> tuple[type[serializers.Field], dict[str, Any]]:
+        """An integer column takes what PostgreSQL's column takes, on SQLite too (which would
+        take 64 bits), within the model's own validators; the message states the range."""
+        field_class, kwargs = super().build_standard_field(field_name, model_field)
+        if field_name == "name" and field_class is serializers.CharField:
+            field_class = NameField
+        bounds = COLUMN_RANGES.get(model_field.get_internal_type())
+        if bounds is not None and issubclass(field_class, serializers.IntegerField):
+            low = max(bounds[0], kwargs.get("min_value", bounds[0]))
+            high = min(bounds[1], kwargs.get("max_value", bounds[1]))
+            message = range_message(low, high)
+            kwargs.update(min_value=low, max_value=high)
+            kwargs["error_messages"] = {**kwargs.get("error_messages", {}), "min_value": message, "max_value": message}
+        return field_class, kwargs
 
     @property
     def principal(self) -> Principal:

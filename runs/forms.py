@@ -4,7 +4,6 @@ the field they belong to."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,7 +11,7 @@ from django import forms
 
 from decisionflows.models import Channel, DecisionFlow
 from decisionflows.selectors import batch_channels
-from kaireon.forms import ServiceErrorsMixin
+from kaireon.forms import ServiceErrorsMixin, parse_json_text
 from kaireon.models import Tenant
 from runs.models import RunStatus
 from segments.models import Segment
@@ -103,10 +102,7 @@ class RunCreateForm(ServiceErrorsMixin, forms.Form):
 
 
 def parse_filter(raw: str) -> dict[str, Any]:
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
+    value = parse_json_text(raw)
     if not isinstance(value, dict):
         raise forms.ValidationError('The filter must be a JSON object, such as {"field": …, "operator": …}.')
     return value

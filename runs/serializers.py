@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from decisionflows.serializers import RecommendedOfferSerializer
-from kaireon.serializers import ModelSerializer, UTCDateTimeField
+from kaireon.serializers import ModelSerializer, NameField, UTCDateTimeField
 from runs.models import Run
 
 
@@ -139,7 +139,7 @@ class RunCreateSerializer(serializers.Serializer):
     decision_flow_id = serializers.CharField(max_length=40)
     segment_id = serializers.CharField(max_length=40, required=False, allow_blank=False)
     filters = serializers.JSONField(required=False, help_text="An ad-hoc audience instead of a saved segment.")
-    name = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    name = NameField(max_length=300, required=False, allow_blank=True)
     channel_ids = serializers.ListField(
         child=serializers.CharField(max_length=40), required=False, help_text="Empty: every batch channel."
     )

@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from kaireon.validators import INT64_MAX, INT64_MIN, in_range, range_message
 from segments.models import AttributeType
 
 MAX_STRING_LENGTH = 1000
@@ -71,6 +72,27 @@ def parse_bool_text(text: str) -> bool:
     raise AttributeValueError(f"expected true or false, got {text!r}")
 
 
+def _integer(value: int) -> int:
+    """Integer attributes are compared as 64-bit integers (SQL casts, numpy arrays)."""
+    if not in_range(value, INT64_MIN, INT64_MAX):
+        raise AttributeValueError(range_message(INT64_MIN, INT64_MAX, got=value))
+    return value
+
+
+def _finite(value: int | float, given: Any) -> int | float:
+    """Number attributes are compared as doubles: beyond ±1.8e308 is infinity there."""
+    if not math.isfinite(value if isinstance(value, float) else _as_float(value)):
+        raise AttributeValueError(f"expected a finite number, got {given!r}")
+    return value
+
+
+def _as_float(value: int) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
+
+
 def coerce_json(value: Any, type_: str) -> Any:
     """A JSON value as stored for an attribute of ``type_``; raises ``AttributeValueError``."""
     if type_ == AttributeType.BOOLEAN:
@@ -82,13 +104,11 @@ def coerce_json(value: Any, type_: str) -> Any:
             raise AttributeValueError(f"expected an integer, got {value!r}")
         if isinstance(value, float) and (not math.isfinite(value) or not value.is_integer()):
             raise AttributeValueError(f"expected an integer, got {value!r}")
-        return int(value)
+        return _integer(int(value))
     if type_ == AttributeType.NUMBER:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise AttributeValueError(f"expected a number, got {value!r}")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise AttributeValueError(f"expected a finite number, got {value!r}")
-        return value
+        return _finite(value, value)
     if type_ == AttributeType.DATE:
         if not isinstance(value, str):
             raise AttributeValueError(f"expected a date as YYYY-MM-DD, got {value!r}")
@@ -108,17 +128,15 @@ def coerce_text(text: str, type_: str) -> Any:
     if type_ == AttributeType.INTEGER:
         if not _INTEGER_TEXT.match(stripped):
             raise AttributeValueError(f"expected an integer, got {text!r}")
-        return int(stripped)
+        return _integer(int(stripped))
     if type_ == AttributeType.NUMBER:
         if _INTEGER_TEXT.match(stripped):
-            return int(stripped)
+            return _finite(int(stripped), text)
         try:
             number = float(stripped)
         except ValueError:
             raise AttributeValueError(f"expected a number, got {text!r}") from None
-        if not math.isfinite(number):
-            raise AttributeValueError(f"expected a finite number, got {text!r}")
-        return number
+        return _finite(number, text)
     if type_ == AttributeType.BOOLEAN:
         return parse_bool_text(stripped)
     if type_ == AttributeType.DATE:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from djangorestframework_camel_case.parser import CamelCaseJSONParser, CamelCaseMultiPartParser
+from djangorestframework_camel_case.parser import CamelCaseMultiPartParser
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status
@@ -14,6 +14,7 @@ from rest_framework.serializers import BaseSerializer
 
 from kaireon.exceptions import Conflict
 from kaireon.models import Role
+from kaireon.parsers import CamelCaseJSONParser
 from kaireon.viewsets import TenantModelViewSet, TenantViewSet
 from segments import selectors, services
 from segments.filters import CustomerFilter

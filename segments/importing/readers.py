@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 # How much text the JSON-array reader pulls at a time; one record may span several reads.
 READ_SIZE = 1 << 16
@@ -33,6 +34,30 @@ class FileError(Exception):
         self.line = line
         self.field = field
         self.message = message
+
+
+def utf8_problem(binary: BinaryIO) -> FileError | None:
+    """The first byte of ``binary`` that is not UTF-8, as an error naming it, its offset and its
+    line; None for UTF-8 text. A streaming pass in the decoder's C code (~1 s for 1 GB)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0  # bytes read before ``chunk``
+    lines = 1  # the line at ``offset``
+    while True:
+        chunk = binary.read(READ_SIZE)
+        try:
+            decoder.decode(chunk, final=not chunk)
+        except UnicodeDecodeError as exc:
+            # exc.object is the decoder's held-back bytes (a sequence cut by the read) + chunk
+            start = offset - (len(exc.object) - len(chunk)) + exc.start
+            line = lines + chunk[: max(0, start - offset)].count(b"\n")
+            byte = exc.object[exc.start] if exc.start < len(exc.object) else None
+            what = f"byte 0x{byte:02X}" if byte is not None else "a truncated character"
+            message = f"the file is not UTF-8 text: {what} at offset {start:,} (line {line}); save it as UTF-8"
+            return FileError(line, message)
+        if not chunk:
+            return None
+        offset += len(chunk)
+        lines += chunk.count(b"\n")
 
 
 def detect_json_layout(stream: TextIO) -> str:

@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import threading
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -21,12 +22,14 @@ from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
+from kaireon.exceptions import too_large, upload_max_bytes
 from kaireon.models import Role, Tenant
 from kaireon.principal import Principal
 from kaireon.services import Actor, audit_record
 from segments import selectors
 from segments.importing import readers
 from segments.importing.engine import ImportStats, import_stream
+from segments.importing.rows import RowError
 from segments.models import CustomerImport, ImportFormat, ImportRunner, ImportStatus
 from segments.services._shared import invalid
 
@@ -39,6 +42,10 @@ IMPORT_LEASE = timedelta(minutes=2)
 
 class ImportBusy(Exception):
     """Another worker holds the job's lease: it is running right now."""
+
+
+class ImportFailed(Exception):
+    """The import stopped on an unexpected error; the job says which (this text never quotes the file)."""
 
 
 def _import_format(requested: str | None, file_name: str) -> str:
@@ -77,6 +84,8 @@ def customer_import_create(
         job.file_name = os.path.basename(local_path)
         job.runner = ImportRunner.COMMAND
     elif upload is not None:
+        if upload.size is not None and upload.size > upload_max_bytes():
+            raise too_large("The file", upload.size)
         job.file_name = os.path.basename(upload.name or "upload")[:255]
         job.format = _import_format(format, job.file_name)
         job.file_path = default_storage.save(f"imports/{tenant.pk}/{job.pk}.{job.format}", upload)
@@ -133,13 +142,28 @@ def _run_in_thread(job_id: str) -> None:
         connection.close()
 
 
+def _is_upload(job: CustomerImport) -> bool:
+    # Absolute paths come from the management command only (the operator's own file); uploads
+    # and request bodies are storage names.
+    return not os.path.isabs(job.file_path)
+
+
+def _open_binary(job: CustomerImport) -> Any:
+    """The job's file as a binary stream (a storage File or a local file; both close on exit)."""
+    return default_storage.open(job.file_path, "rb") if _is_upload(job) else open(job.file_path, "rb")
+
+
 @contextmanager
 def _open_text(job: CustomerImport) -> Iterator[TextIO]:
-    # Absolute paths come from the management command only; uploads are storage names.
-    local = os.path.isabs(job.file_path)
-    binary: Any = open(job.file_path, "rb") if local else default_storage.open(job.file_path, "rb")  # noqa: SIM115
-    with binary, io.TextIOWrapper(binary, encoding="utf-8-sig", newline="") as text:
+    with _open_binary(job) as binary, io.TextIOWrapper(binary, encoding="utf-8-sig", newline="") as text:
         yield text
+
+
+def _discard_upload(job: CustomerImport) -> None:
+    """Uploads are kept only while their import runs: a finished job keeps its counts and first
+    errors, never the customers' data. The management command's file is the operator's: kept."""
+    if _is_upload(job):
+        default_storage.delete(job.file_path)
 
 
 def _claim(job_id: str) -> bool:
@@ -194,6 +218,12 @@ def customer_import_run(*, job_id: str, progress: Callable[[CustomerImport], Non
             progress(job)
 
     try:
+        with _open_binary(job) as binary:
+            not_utf8 = readers.utf8_problem(binary)
+        if not_utf8 is not None:
+            stats = ImportStats(fatal=not_utf8.message)
+            stats.add_errors([RowError(not_utf8.line, "", not_utf8.message)])
+            return _import_finish(job, stats)
         with _open_text(job) as stream:
             job.total_rows = readers.count_records(stream, job.format)
         job.save(update_fields=["total_rows"])
@@ -201,11 +231,17 @@ def customer_import_run(*, job_id: str, progress: Callable[[CustomerImport], Non
             stats = import_stream(
                 tenant_id=tenant.pk, stream=stream, format=job.format, schema=schema, on_batch=on_batch
             )
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - recorded on the job and raised again, without its text
+        # The job's message is for the people who sent the file; the logs get no more than the
+        # exception's type and frames: its text may quote the file (a database error names the
+        # row's values).
         CustomerImport.objects.filter(pk=job.pk).update(
             status=ImportStatus.FAILED, message=f"{type(exc).__name__}: {exc}"[:2000], finished_at=timezone.now()
         )
-        raise
+        frames = "".join(traceback.format_tb(exc.__traceback__))
+        logger.error("import %s failed: %s\n%s", job.pk, type(exc).__name__, frames)
+        _discard_upload(job)
+        raise ImportFailed(f"import {job.pk} failed: {type(exc).__name__} (see the job's message)") from None
     return _import_finish(job, stats)
 
 
@@ -218,7 +254,9 @@ def _import_finish(job: CustomerImport, stats: ImportStats) -> CustomerImport:
         job.status = ImportStatus.COMPLETED_WITH_ERRORS if stats.rejected else ImportStatus.COMPLETED
         job.total_rows = stats.processed
     job.finished_at = timezone.now()
-    job.save(update_fields=["status", "message", "total_rows", "finished_at"])
+    job.errors = stats.errors
+    job.save(update_fields=["status", "message", "total_rows", "finished_at", "errors"])
+    _discard_upload(job)
     counts = {
         "status": job.status,
         "processed_rows": stats.processed,

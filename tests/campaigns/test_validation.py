@@ -149,10 +149,15 @@ def test_cron_sent_on_update_governs_a_weekly_campaign(post, editor):
     assert body["nextRunAt"].endswith("-01T07:00:00.000Z")
 
 
-def test_day_of_week_beside_a_cron_is_400(post):
-    assert fields(post(scheduleType="weekly", scheduleDayOfWeek=1, scheduleCron="0 9 * * 1")) == {
-        "scheduleDayOfWeek": ["Only used when scheduleType is weekly; scheduleCron governs this schedule."]
-    }
+@pytest.mark.parametrize(
+    "days",
+    [{"scheduleType": "weekly", "scheduleDayOfWeek": 1}, {"scheduleType": "monthly", "scheduleDayOfMonth": "15"}],
+)
+def test_the_types_day_beside_a_cron_is_accepted_and_the_cron_governs(post, days):
+    body = ok(post(status="active", scheduleCron="0 9 * * 3", scheduleTimezone="UTC", **days), 201)
+    assert (body["scheduleType"], body["scheduleDayOfWeek"], body["scheduleDayOfMonth"]) == ("cron", None, None)
+    next_run_at = datetime.fromisoformat(body["nextRunAt"].replace("Z", "+00:00"))
+    assert (next_run_at.weekday(), next_run_at.hour) == (2, 9)  # a Wednesday: the cron's day, not Monday or the 15th
 
 
 def test_another_type_on_update_clears_the_stored_cron(post, editor):

@@ -194,7 +194,7 @@ def test_creating_an_active_weekly_campaign_with_every_option(as_editor, catalog
         ({"schedule_type": "cron", "schedule_cron": "0 0 30 2 *"}, "schedule_cron", "never matches a date"),
         ({"schedule_type": "daily", "schedule_time": "25:00"}, "schedule_time", "Use HH:mm"),
         ({"schedule_type": "daily", "schedule_timezone": "Mars/Olympus"}, "schedule_timezone", "not an IANA"),
-        ({"max_per_offer": "0"}, "max_per_offer", "Must be a positive integer (got 0)."),
+        ({"max_per_offer": "0"}, "max_per_offer", "Must be an integer from 1 to 2,147,483,647 (got 0)."),
         ({"max_total_per_run": "many"}, "max_total_per_run", "Enter a whole number."),
         ({"file_enabled": "on", "file_destination": "s3"}, "file_s3_path", "Required when destination is s3"),
         ({"file_enabled": "on", "file_destination": "s3", "file_s3_path": "bucket"}, "file_s3_path", "s3://"),

@@ -5,6 +5,8 @@ import io
 import json
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from decisionflows.models import Channel
 from runs import services
@@ -395,3 +397,13 @@ def test_run_status_transitions_are_recorded(editor, catalogue, system_actor):
     actions = list(AuditLog.objects.filter(object_id=run.pk).order_by("id").values_list("action", flat=True))
     assert actions == ["create", "start", "finish"]
     assert Run.objects.get(pk=run.pk).status == RunStatus.COMPLETED
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/v1/runs?status=completed&status=failed", "/api/v1/campaigns?status=active&scheduleType=weekly"]
+)
+def test_status_filters_select_no_distinct_rows(viewer, url):
+    """A status is a column of the listed row: no DISTINCT over every column (and summary JSON)."""
+    with CaptureQueriesContext(connection) as queries:
+        assert viewer.get(url).status_code == 200
+    assert not [q["sql"] for q in queries.captured_queries if "DISTINCT" in q["sql"].upper()]
