@@ -2,6 +2,10 @@
 # One image for web, worker, beat, flower and the migrate step of docker-compose.yml.
 FROM python:3.11-slim
 
+# DEBUG=0: the settings then refuse to start without SECRET_KEY and default to HTTPS (redirect,
+# Secure cookies, HSTS). The rest of the production environment (SECRET_KEY, ALLOWED_HOSTS,
+# SECURE_PROXY_SSL_HEADER behind a TLS proxy, SECURE_HSTS_*) is given at run time: see
+# docker-compose.yml and the production checklist in docs/operations.md.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \

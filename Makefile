@@ -51,6 +51,18 @@ install: $(STAMP_RUN) ## Create .venv if missing and install the project (only w
 
 install-dev: $(STAMP_DEV) ## Same, with the dev tools (pytest, ruff, mypy)
 
+# The local set-up of run, web, worker, beat and flower: DEBUG off (DEBUG=1 opts in) over plain
+# http on 127.0.0.1, so no HTTPS redirect and no Secure-only cookies; a SECRET_KEY generated once
+# into var/secret_key; loopback webhooks allowed for the demo's receiver (production refuses
+# them, kaireon/webhooks.py). Each can be overridden from the environment.
+LOCAL_TARGETS := run web worker beat flower
+$(LOCAL_TARGETS): export DEBUG ?= 0
+$(LOCAL_TARGETS): export SECRET_KEY ?= $(shell $(PYTHON) scripts/local_secret_key.py)
+$(LOCAL_TARGETS): export SECURE_SSL_REDIRECT ?= 0
+$(LOCAL_TARGETS): export SESSION_COOKIE_SECURE ?= 0
+$(LOCAL_TARGETS): export CSRF_COOKIE_SECURE ?= 0
+$(LOCAL_TARGETS): export WEBHOOK_ALLOWED_HOSTS ?= 127.0.0.1
+
 run: $(STAMP_RUN) ## Migrate, load demo data, then start redis, web, worker and beat with honcho (Ctrl-C stops all)
 	$(MANAGE) migrate --noinput
 	@# `help --commands` lists command names without importing them: a broken seed_demo fails loudly.

@@ -157,7 +157,9 @@ FILE_CONFIG_HELP = (
     "{format, columns[], includePersonalization, destination, s3Path?}. format: csv (default) or json. "
     f"columns: from {', '.join(FILE_COLUMNS)}; {' and '.join(PERSONALIZATION_COLUMNS)} too when "
     f"includePersonalization is true (default false); default {', '.join(DEFAULT_FILE_COLUMNS)}. "
-    "destination: download (default) or s3, which needs s3Path as s3://bucket/prefix."
+    "destination: download (default) or s3, which needs s3Path as s3://bucket/prefix. "
+    "escapeFormulas (default true): CSV text cells starting with = + - @ tab or CR get a leading ' "
+    "so spreadsheets show them as text; false for a machine consumer that wants the raw values."
 )
 
 
@@ -166,12 +168,12 @@ def file_config_clean(value: Any) -> dict[str, Any] | None:
         return None
     if not isinstance(value, dict):
         raise ValidationError({"file_config": "Must be an object."})
-    known = ("format", "columns", "include_personalization", "destination", "s3_path")
+    known = ("format", "columns", "include_personalization", "destination", "s3_path", "escape_formulas")
     errors: dict[str, str] = {}
     for key in value:
         if key not in known:
             errors[f"file_config.{key}"] = (
-                "Unknown key: use format, columns, includePersonalization, destination, s3Path."
+                "Unknown key: use format, columns, includePersonalization, destination, s3Path, escapeFormulas."
             )
     fmt = value.get("format", "csv")
     if fmt not in FILE_FORMATS:
@@ -179,6 +181,9 @@ def file_config_clean(value: Any) -> dict[str, Any] | None:
     personalize = value.get("include_personalization", False)
     if not isinstance(personalize, bool):
         errors["file_config.include_personalization"] = "Must be true or false."
+    escape_formulas = value.get("escape_formulas", True)
+    if not isinstance(escape_formulas, bool):
+        errors["file_config.escape_formulas"] = "Must be true or false."
     columns = value.get("columns", DEFAULT_FILE_COLUMNS)
     allowed = FILE_COLUMNS + (PERSONALIZATION_COLUMNS if personalize is True else ())
     if not isinstance(columns, list) or not columns or not all(isinstance(c, str) for c in columns):
@@ -213,6 +218,7 @@ def file_config_clean(value: Any) -> dict[str, Any] | None:
         "columns": columns,
         "include_personalization": personalize,
         "destination": destination,
+        "escape_formulas": escape_formulas,
     }
     if destination == "s3":
         cleaned["s3_path"] = s3_path

@@ -6,7 +6,9 @@ customer, offer, channel), so nothing is delivered twice whatever is retried or 
 A batch is an id range of one channel's rows: the task sends the range's *pending* rows and,
 after a 2xx, marks them sent in one transaction (conditional on still pending). 5xx, 429 and
 network errors are retried by Celery with exponential backoff; after the last attempt, or at
-once on another 4xx, the rows are failed with the error. The batch that settles the last
+once on another 4xx, a redirect (never followed) or a host webhooks may not reach
+(``kaireon.webhooks``: loopback, private, metadata… checked after DNS), the rows are failed
+with the error. The batch that settles the last
 pending row sets the campaign run's counts (and completed_with_errors if any failed).
 
 The request carries ``Idempotency-Key: <campaign run>:<channel>:<first id>`` so a receiver can
@@ -15,12 +17,10 @@ drop the one repeat we cannot prevent: a 2xx whose commit was lost with its work
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from typing import Any
 
+import requests
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, F
@@ -33,6 +33,7 @@ from decisionflows.personalization import render
 from kaireon.exceptions import Conflict
 from kaireon.models import Tenant
 from kaireon.services import Actor, audit_record
+from kaireon.webhooks import WebhookRefused, webhook_post
 from runs.models import Recommendation, RunStatus
 from runs.selectors import customer_fields, offer_fields
 
@@ -138,25 +139,24 @@ def _recipient(delivery: Delivery) -> dict[str, Any]:
 
 
 def post_json(url: str, body: dict[str, Any], *, idempotency_key: str) -> int:
-    """POST ``body``; returns the 2xx status, raises Retryable (5xx, 429, network) or Permanent."""
-    request = urllib.request.Request(  # noqa: S310  (the URL's scheme is checked below)
-        url,
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json", "Idempotency-Key": idempotency_key},
-    )
-    if not url.startswith(("http://", "https://")):
-        raise PermanentDeliveryError(f"webhookUrl must be http(s): {url!r}")
+    """POST ``body``; returns the 2xx status, raises Retryable (5xx, 429, network) or Permanent
+    (another answer, a redirect, or a host webhooks must not reach: ``kaireon.webhooks``)."""
     timeout = float(getattr(settings, "CAMPAIGNS_WEBHOOK_TIMEOUT", TIMEOUT_SECONDS))
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        if exc.code >= 500 or exc.code == 429:
-            raise RetryableDeliveryError(f"HTTP {exc.code} from {url}") from exc
-        raise PermanentDeliveryError(f"HTTP {exc.code} from {url}") from exc
-    except (urllib.error.URLError, OSError) as exc:
+        response = webhook_post(url, body, headers={"Idempotency-Key": idempotency_key}, timeout=timeout)
+    except WebhookRefused as exc:
+        raise PermanentDeliveryError(str(exc)) from exc
+    except requests.RequestException as exc:
         raise RetryableDeliveryError(f"{type(exc).__name__}: {exc}") from exc
+    status = response.status_code
+    if 200 <= status < 300:
+        return status
+    if status >= 500 or status == 429:
+        raise RetryableDeliveryError(f"HTTP {status} from {url}")
+    if 300 <= status < 400:
+        # Redirects are not followed: the target was never checked and could be internal.
+        raise PermanentDeliveryError(f"HTTP {status} from {url}: webhook redirects are not followed")
+    raise PermanentDeliveryError(f"HTTP {status} from {url}")
 
 
 def _pending(campaign_run_id: str, channel_id: str, first_id: int, last_id: int) -> Any:

@@ -12,7 +12,6 @@ spooled to disk.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import json
@@ -31,6 +30,7 @@ from campaigns import config
 from campaigns.models import CampaignFile, CampaignRun, FileStatus
 from decisionflows.models import Channel, Creative, Offer
 from decisionflows.personalization import render
+from kaireon.csvexport import CsvWriter
 from kaireon.exceptions import camel
 from runs.models import Recommendation, RunStatus
 from runs.selectors import EXPORT_PAGE, customer_fields, offer_fields
@@ -105,13 +105,16 @@ def file_rows(campaign_run: CampaignRun, columns: Sequence[str]) -> Iterator[dic
             yield {column: row[column] for column in columns}
 
 
-def write_rows(rows: Iterator[dict[str, Any]], columns: Sequence[str], fmt: str, out: IO[bytes]) -> tuple[int, str]:
-    """Write ``rows`` to ``out`` as CSV (with a header) or JSON Lines; returns (rows, sha256)."""
+def write_rows(
+    rows: Iterator[dict[str, Any]], columns: Sequence[str], fmt: str, out: IO[bytes], *, escape_formulas: bool = True
+) -> tuple[int, str]:
+    """Write ``rows`` to ``out`` as CSV (with a header; formula-like text escaped unless
+    ``escape_formulas`` is off, kaireon.csvexport) or JSON Lines; returns (rows, sha256)."""
     digest = hashlib.sha256()
     count = 0
     json_keys = {column: camel(column) for column in columns}  # JSON is camelCase, CSV headers as configured
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = CsvWriter(buffer, escape_formulas=escape_formulas)
 
     def flush() -> None:
         data = buffer.getvalue().encode()
@@ -203,7 +206,10 @@ def campaign_file_write(*, campaign_run_id: str) -> CampaignFile | None:
     base = f"{campaign.pk}/run-{campaign_run.run_number:05d}-{campaign_run.pk}.{EXTENSIONS[fmt]}"
     try:
         with tempfile.TemporaryFile() as spool:
-            count, checksum = write_rows(file_rows(campaign_run, columns), columns, fmt, spool)
+            # Stored configs from before escapeFormulas existed escape too: people open these files.
+            escape = bool(file_config.get("escape_formulas", True))
+            rows = file_rows(campaign_run, columns)
+            count, checksum = write_rows(rows, columns, fmt, spool, escape_formulas=escape)
             size = spool.tell()
             spool.seek(0)
             generated_at = timezone.now()

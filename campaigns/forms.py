@@ -241,6 +241,9 @@ class CampaignForm(ServiceErrorsMixin, forms.Form):
         }
         if file_config["destination"] == "s3":
             file_config["s3_path"] = data["file_s3_path"].strip()
+        # Not on the form (an API setting for machine consumers): an edit here keeps it.
+        if self.instance is not None and (self.instance.file_config or {}).get("escape_formulas") is False:
+            file_config["escape_formulas"] = False
         return file_config
 
     @classmethod

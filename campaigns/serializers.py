@@ -44,6 +44,9 @@ class FileConfigSchema(serializers.Serializer):
     include_personalization = serializers.BooleanField(default=False)
     destination = serializers.ChoiceField(choices=config.DESTINATIONS, default="download")
     s3_path = serializers.CharField(required=False, help_text="s3://bucket/prefix; required for destination s3.")
+    escape_formulas = serializers.BooleanField(
+        default=True, help_text="CSV: a leading ' before text starting with = + - @ tab or CR (formula injection)."
+    )
 
 
 @extend_schema_field(VolumeConstraintsSchema)

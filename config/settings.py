@@ -7,9 +7,12 @@ REDIS_URL     default redis://127.0.0.1:6390/0, the embedded Redis that `make ru
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("KAIREON_VAR_DIR", BASE_DIR / "var"))
@@ -28,7 +31,15 @@ def env_list(name: str, default: str) -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", True)
-SECRET_KEY = os.environ.get("SECRET_KEY", "dev-insecure-secret-key-change-me-in-production")
+# --- Secret key (security, issue 10) --------------------------------------------------------
+# Without DEBUG there is no default: a known key would let anyone forge sessions and signed
+# tokens. `make run` exports a key generated once into var/secret_key (scripts/local_secret_key.py).
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (a long random string).")
+    SECRET_KEY = "dev-insecure-secret-key-change-me-in-production"  # noqa: S105  (DEBUG only, see above)
+# --- end secret key -------------------------------------------------------------------------
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "http://localhost:8000,http://127.0.0.1:8000")
 
@@ -135,6 +146,24 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
+# --- Login throttling (security, issue 10) --------------------------------------------------
+# django-axes counts failed sign-ins (the login page and the admin's) per username *and* address:
+# after AXES_FAILURE_LIMIT failures that pair is locked out for AXES_COOLOFF_MINUTES, even with
+# the right password. API keys never go through authenticate(), so axes does not see them.
+# Behind a proxy the address is REMOTE_ADDR, the proxy's: the pair then is in effect the username.
+INSTALLED_APPS += ["axes"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out pair before the password
+    "django.contrib.auth.backends.ModelBackend",
+]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last, as axes asks
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "kaireon.pages.login_locked_out"  # the login page with the reason, 429
+# --- end login throttling -------------------------------------------------------------------
+
 # --- Redis, Celery -------------------------------------------------------------------------
 EMBEDDED_REDIS_PORT = int(os.environ.get("EMBEDDED_REDIS_PORT", "6390"))
 REDIS_URL = os.environ.get("REDIS_URL", f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0")
@@ -192,6 +221,13 @@ RUNS_CHUNK_FAULT_DELAY = float(os.environ.get("RUNS_CHUNK_FAULT_DELAY", "0"))
 # A schedule slot found due more than this many seconds late (beat or workers were down) is
 # recorded as a skipped campaign run instead of running; only the latest missed slot is recorded.
 CAMPAIGNS_GRACE_SECONDS = int(os.environ.get("CAMPAIGNS_GRACE_SECONDS", "3600"))
+
+# --- Webhooks (security, issue 10) -----------------------------------------------------------
+# Hosts, IP addresses or networks (CIDR) webhooks may reach although they are loopback, private
+# or link-local (kaireon.webhooks refuses those by default). Empty in production; `make run` sets
+# 127.0.0.1 for the demo's local webhook receiver.
+WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", "")
+# --- end webhooks ---------------------------------------------------------------------------
 
 # --- Journeys -----------------------------------------------------------------------------
 # Seconds per tick: how often beat sends journeys.tick, and what wait durations convert with.
@@ -309,6 +345,56 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# --- Production security (security, issue 10) -----------------------------------------------
+# With DEBUG off everything defaults to HTTPS; `make run` (plain http on 127.0.0.1) turns the
+# redirect and the Secure cookies off through the environment. docs/operations.md lists the
+# production environment, under which `manage.py check --deploy` is clean (tests/test_deploy.py).
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # HSTS is only sent on HTTPS responses, so a plain-http local run never pins the browser.
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Container health checks call http://127.0.0.1:8000/healthz from inside, without TLS.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# "HTTP_X_FORWARDED_PROTO,https": the header a TLS-terminating proxy sets (and strips from
+# clients). Only behind such a proxy: otherwise a client could claim HTTPS.
+if os.environ.get("SECURE_PROXY_SSL_HEADER"):
+    _header, _, _value = os.environ["SECURE_PROXY_SSL_HEADER"].partition(",")
+    SECURE_PROXY_SSL_HEADER = (_header.strip(), _value.strip() or "https")
+SESSION_COOKIE_HTTPONLY = True
+
+# Content-Security-Policy (django-csp): scripts, styles, images and fonts from this site only.
+# style-src-attr allows the style="width: N%" of the progress and breakdown bars; it cannot run
+# script. No inline <script> or <style> anywhere (the Swagger UI's is moved to static/css).
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# Swagger UI from drf-spectacular-sidecar's static files, not a CDN (works offline, fits the CSP).
+INSTALLED_APPS += ["drf_spectacular_sidecar"]
+SPECTACULAR_SETTINGS.update(
+    {
+        "SWAGGER_UI_DIST": "SIDECAR",
+        "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+        "REDOC_DIST": "SIDECAR",
+        # the validator badge would load an image from validator.swagger.io
+        "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    }
+)
+# --- end production security ----------------------------------------------------------------

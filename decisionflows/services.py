@@ -34,6 +34,7 @@ from kaireon.exceptions import Conflict
 from kaireon.models import Tenant
 from kaireon.services import Actor, audit_record, instance_create, instance_delete, instance_update
 from kaireon.validators import INT32_MAX, in_range, range_message
+from kaireon.webhooks import webhook_url_refusal
 
 Data = Mapping[str, Any]
 M = TypeVar("M", bound=models.Model)
@@ -88,6 +89,11 @@ def provider_config_clean(*, delivery_mode: str, config: Any) -> dict[str, Any]:
             _webhook_url(url)
         except ValidationError:
             raise ValidationError({"provider_config.webhookUrl": f"must be an http(s) URL (got {url!r})"}) from None
+        # Workers post to it from inside the network: no loopback, private or metadata hosts
+        # (checked again after DNS at send time, campaigns.deliveries).
+        refusal = webhook_url_refusal(url)
+        if refusal is not None:
+            raise ValidationError({"provider_config.webhookUrl": f"not allowed: {refusal}"})
     return config
 
 

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.http.response import HttpResponseBase
@@ -147,6 +148,24 @@ def switch_tenant(request: HttpRequest) -> HttpResponse:
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
         next_url = "/"
     return redirect(next_url)
+
+
+# --- sign-in ---------------------------------------------------------------------------------
+
+
+def login_locked_out(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials: dict[str, Any] | None = None
+) -> HttpResponse:
+    """django-axes' lockout answer (AXES_LOCKOUT_CALLABLE): the sign-in page saying why and for
+    how long, 429, instead of a bare error page; the admin's login gets it too."""
+    minutes = max(1, round(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
+    message = (
+        f"Too many failed sign-ins for this username from your address. Signing in is blocked for "
+        f"{minutes} minute{'s' if minutes != 1 else ''}; try again later or ask an administrator."
+    )
+    # Unbound: a bound form would validate, i.e. authenticate (and count a failure) again.
+    form = AuthenticationForm(request, initial={"username": (credentials or {}).get("username", "")})
+    return render(request, "kaireon/login.html", {"form": form, "locked_out": message}, status=429)
 
 
 urlpatterns = [

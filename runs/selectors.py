@@ -3,7 +3,6 @@ keyset, and the streamed export."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterator, Mapping, Sequence
@@ -16,6 +15,7 @@ from django.db.models import QuerySet
 from decisionflows.engine import merge_funnels
 from decisionflows.models import Channel, ContactPolicy, Creative, Offer
 from decisionflows.personalization import render
+from kaireon.csvexport import CsvWriter
 from kaireon.exceptions import camel
 from kaireon.models import Tenant
 from runs.models import ChunkStatus, Recommendation, Run, RunChunk
@@ -299,7 +299,7 @@ def run_export(run: Run, fmt: str) -> Iterator[str]:
     catalogue = _Catalogue.of(run.tenant)
     if fmt == "csv":
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = CsvWriter(buffer)
         writer.writerow(EXPORT_COLUMNS)
         yield buffer.getvalue()
     after = 0
@@ -308,7 +308,7 @@ def run_export(run: Run, fmt: str) -> Iterator[str]:
         if not ids:
             return
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = CsvWriter(buffer)
         for item in _customer_items(run, ids, catalogue):
             for rec in item["recommendations"]:
                 row = {

@@ -9,6 +9,7 @@ Each is an ``APIClient`` authenticated with a real API key of that role.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
@@ -72,6 +73,13 @@ def anonymous() -> APIClient:
 def system_actor(tenant: Tenant) -> Principal:
     """An admin principal of ``tenant`` for calling services directly."""
     return Principal(tenant=tenant, role=Role.ADMIN)
+
+
+@pytest.fixture(autouse=True)
+def _webhooks_may_reach_loopback(settings: Any) -> None:
+    """The suite's webhook receivers listen on 127.0.0.1, which production refuses
+    (kaireon.webhooks); tests of that refusal set ``settings.WEBHOOK_ALLOWED_HOSTS = []``."""
+    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
 
 
 pytest_plugins = ["tests.worker"]

@@ -18,7 +18,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignRun
@@ -35,6 +35,8 @@ from segments.models import Customer, CustomerAttribute, Segment
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "kaireon-demo"
+# Login throttling (django-axes) needs the request authenticate() is called for.
+LOGIN_REQUEST = RequestFactory().post("/login/")
 CUSTOMERS = 300
 
 
@@ -110,7 +112,7 @@ def test_demo_users_log_in_and_see_their_tenants() -> None:
     seed()
     for username, expected in LOGINS.items():
         client = Client()
-        assert client.login(username=username, password=PASSWORD), username
+        assert client.login(request=LOGIN_REQUEST, username=username, password=PASSWORD), username
         response = client.get("/api/v1/tenants")
         assert response.status_code == 200, username
         assert {t["slug"]: t["role"] for t in response.json()["tenants"]} == expected
@@ -194,7 +196,7 @@ def test_every_delivery_mode_is_present() -> None:
 def test_both_flows_are_runnable_with_a_published_version() -> None:
     seed()
     client = Client()
-    assert client.login(username="demo-editor", password=PASSWORD)
+    assert client.login(request=LOGIN_REQUEST, username="demo-editor", password=PASSWORD)
     body = client.get("/api/v1/decision-flows").json()
     flows = {flow["key"]: flow for flow in body["decisionFlows"]}
     assert set(flows) == {"credit-card-nba", "cross-sell"}
@@ -335,7 +337,7 @@ def test_the_demo_campaigns_are_there_with_their_schedules() -> None:
     assert (retail.decision_flow.key, retail.segment.name) == ("retail-nba", "Gold Members")
 
     client = Client()
-    assert client.login(username="demo-viewer", password=PASSWORD)
+    assert client.login(request=LOGIN_REQUEST, username="demo-viewer", password=PASSWORD)
     listed = {c["name"]: c for c in client.get("/api/v1/campaigns").json()["campaigns"]}
     assert set(listed) == {"Gold card push", "Monday cross-sell"}
     assert listed["Gold card push"]["volumeConstraints"] == {"maxPerOffer": 500}

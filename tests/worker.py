@@ -203,6 +203,8 @@ def worker_env(broker: str) -> dict[str, str]:
         REDIS_URL=broker,
         CELERY_TASK_ALWAYS_EAGER="0",
         PYTHONUNBUFFERED="1",
+        # as tests/conftest.py does in this process: the suite's webhook receivers are on loopback
+        WEBHOOK_ALLOWED_HOSTS=",".join(settings.WEBHOOK_ALLOWED_HOSTS),
     )
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     return env

@@ -65,8 +65,13 @@ def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport=VIEWPORT, accept_downloads=True, locale="en-GB")
     context.set_default_timeout(15_000)
     page = context.new_page()
+    # Every browser test also checks the Content-Security-Policy (config/settings.py): a refused
+    # script, style or request is a console error that Chromium words like this.
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
     yield page
     context.close()
+    assert refused == [], "the Content-Security-Policy refused something on this page"
 
 
 @pytest.fixture

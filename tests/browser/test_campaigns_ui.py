@@ -115,6 +115,7 @@ def test_editor_creates_a_campaign_runs_it_and_downloads_its_file(
         "columns": ["customer_id", "external_id", "offer_key", "offer_name", "channel", "score"],
         "include_personalization": False,
         "destination": "download",
+        "escape_formulas": True,
     }
 
     # --- run it by hand and follow it live ------------------------------------------------------

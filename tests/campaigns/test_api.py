@@ -130,6 +130,7 @@ def test_create_stores_the_seed_example_and_echoes_it_in_camel_case(editor, cata
         "columns": ["customer_id", "offer_name", "channel", "score"],
         "includePersonalization": False,
         "destination": "download",
+        "escapeFormulas": True,
     }
     stored = Campaign.objects.get(pk=body["id"])
     # snake_case keys inside the JSON columns, as the services read them

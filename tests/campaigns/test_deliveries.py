@@ -3,7 +3,9 @@ completed_with_errors with counts, the retry of failed ones only; the manual wor
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,6 +29,7 @@ class Hook:
         self.requests: list[dict[str, Any]] = []
         self.fail_first = 0
         self.always_fail = False
+        self.redirect_to = ""
         self.lock = threading.Lock()
 
     def answer(self, body: dict[str, Any]) -> int:
@@ -40,17 +43,19 @@ class Hook:
         return [(r["customerId"], r["offerKey"]) for body in self.requests if body["_ok"] for r in body["recipients"]]
 
 
-@pytest.fixture
-def hook() -> Iterator[tuple[Hook, str]]:
-    state = Hook()
-
+@contextlib.contextmanager
+def _serve(state: Hook) -> Iterator[str]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             body["_key"] = self.headers["Idempotency-Key"]
             code = state.answer(body)
             body["_ok"] = code == 200
-            self.send_response(code)
+            if state.redirect_to:
+                self.send_response(307)
+                self.send_header("Location", state.redirect_to)
+            else:
+                self.send_response(code)
             self.end_headers()
 
         def log_message(self, *args: Any) -> None:
@@ -60,10 +65,17 @@ def hook() -> Iterator[tuple[Hook, str]]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield state, f"http://127.0.0.1:{server.server_address[1]}/hook"
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook"
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def hook() -> Iterator[tuple[Hook, str]]:
+    state = Hook()
+    with _serve(state) as url:
+        yield state, url
 
 
 @pytest.fixture
@@ -206,6 +218,103 @@ def test_a_channel_without_webhook_fails_at_once(make_campaign, system_actor, ca
     failed = Delivery.objects.filter(campaign_run=campaign_run, mode="integration")
     assert set(failed.values_list("status", "attempts")) == {(DeliveryStatus.FAILED, 1)}
     assert _status(campaign_run) == CampaignRunStatus.COMPLETED_WITH_ERRORS
+
+
+# --- no server-side request forgery (kaireon.webhooks) -------------------------------------
+
+
+def _failures(campaign_run: CampaignRun) -> set[tuple[str, int, str]]:
+    rows = Delivery.objects.filter(campaign_run=campaign_run, mode="integration")
+    return set(rows.values_list("status", "attempts", "last_error"))
+
+
+def test_by_default_a_loopback_webhook_is_refused_at_send_time(make_campaign, system_actor, catalogue, hook, settings):
+    state, url = hook
+    campaign_run = _finished(make_campaign, system_actor, catalogue, url)  # saved past the check (.update)
+    settings.WEBHOOK_ALLOWED_HOSTS = []  # the production default
+    _send_all(campaign_run)
+    assert _failures(campaign_run) == {
+        (DeliveryStatus.FAILED, 1, "webhookUrl refused: 127.0.0.1 is a loopback address")
+    }
+    assert state.requests == []
+    assert _status(campaign_run) == CampaignRunStatus.COMPLETED_WITH_ERRORS
+
+
+def _fake_dns(monkeypatch: pytest.MonkeyPatch, *answers: str) -> list[str]:
+    """hooks.example.com resolves to ``answers`` in turn (the last one from then on); other
+    names fail, so a test can never reach a real non-loopback host. Returns the names asked."""
+    real = socket.getaddrinfo
+    asked: list[str] = []
+
+    def getaddrinfo(host: str, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != "hooks.example.com":
+            if not host.replace(".", "").isdigit():
+                raise socket.gaierror(f"no DNS in tests: {host}")
+            return real(host, port, *args, **kwargs)
+        asked.append(host)
+        address = answers[min(len(asked), len(answers)) - 1]
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, int(port or 80)))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return asked
+
+
+def test_a_name_resolving_to_a_private_address_is_refused_before_connecting(
+    make_campaign, system_actor, catalogue, settings, monkeypatch
+):
+    settings.WEBHOOK_ALLOWED_HOSTS = []
+    asked = _fake_dns(monkeypatch, "10.0.0.1")
+    campaign_run = _finished(make_campaign, system_actor, catalogue, "http://hooks.example.com/in")
+    _send_all(campaign_run)
+    assert _failures(campaign_run) == {
+        (DeliveryStatus.FAILED, 1, "webhookUrl refused: hooks.example.com resolves to a private address (10.0.0.1)")
+    }
+    assert asked == ["hooks.example.com"]  # looked up once, then refused: no connection attempt
+
+
+def test_dns_rebinding_between_the_check_and_the_connection_is_refused(
+    make_campaign, system_actor, catalogue, hook, settings, monkeypatch
+):
+    """The check sees a public address, the connection's own lookup a loopback one: the IP
+    filter pins what it checked, so the request never leaves."""
+    state, url = hook
+    settings.WEBHOOK_ALLOWED_HOSTS = []
+    port = url.split(":")[2].split("/")[0]
+    asked = _fake_dns(monkeypatch, "93.184.216.34", "127.0.0.1")
+    campaign_run = _finished(make_campaign, system_actor, catalogue, f"http://hooks.example.com:{port}/hook")
+    _send_all(campaign_run)
+    ((status, attempts, error),) = _failures(campaign_run)
+    assert (status, attempts) == (DeliveryStatus.FAILED, 1)
+    assert error.startswith("webhookUrl refused: hooks.example.com resolves to a forbidden address")
+    assert len(asked) == 2
+    assert state.requests == []
+
+
+def test_webhook_redirects_are_not_followed(make_campaign, system_actor, catalogue, hook):
+    state, url = hook
+    target = Hook()
+    with _serve(target) as target_url:
+        state.redirect_to = target_url  # an allowed host here; elsewhere it could be 169.254.169.254
+        campaign_run = _finished(make_campaign, system_actor, catalogue, url)
+        _send_all(campaign_run)
+    assert _failures(campaign_run) == {
+        (DeliveryStatus.FAILED, 1, f"HTTP 307 from {url}: webhook redirects are not followed")
+    }
+    assert len(state.requests) == 1
+    assert target.requests == []
+
+
+def test_proxy_settings_from_the_environment_are_ignored(make_campaign, system_actor, catalogue, hook, monkeypatch):
+    """A proxy would resolve the webhook's host after our check; a dead one here proves it is not used."""
+    state, url = hook
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
+    campaign_run = _finished(make_campaign, system_actor, catalogue, url)
+    _send_all(campaign_run)
+    assert {status for status, _, _ in _failures(campaign_run)} == {DeliveryStatus.SENT}
+    assert len(state.requests) == 1
 
 
 # --- the work queue (manual channels) ------------------------------------------------------

@@ -20,6 +20,7 @@ from campaigns.models import CampaignFile, CampaignRun, FileStatus
 from config.celery import app as celery_app
 from runs import services as run_services
 from runs.models import Recommendation
+from segments.models import Customer
 from tests.campaigns.helpers import ok
 
 
@@ -75,6 +76,37 @@ def test_csv_file_has_the_chosen_columns_every_row_and_a_matching_manifest(make_
         "file", "format", "contentType", "columns", "rows", "size", "sha256", "generatedAt", "campaignId",
         "campaignRunId", "runId",
     }  # fmt: skip
+
+
+def _first_customer_named(campaign_run: CampaignRun, name: str) -> None:
+    first = Recommendation.objects.filter(run_id=campaign_run.run_id).order_by("customer_id").first()
+    assert first is not None
+    Customer.objects.filter(pk=first.customer_id).update(first_name=name)
+
+
+@pytest.mark.parametrize(
+    ("file_config", "written"), [({}, "'=cmd|' /C calc'!A0"), ({"escape_formulas": False}, "=cmd|' /C calc'!A0")]
+)
+def test_csv_file_escapes_formulas_unless_turned_off(make_campaign, system_actor, file_config, written):
+    columns = ["first_name", "score"]
+    campaign_run = _executed_run(make_campaign, system_actor, file_config={"columns": columns, **file_config})
+    _first_customer_named(campaign_run, "=cmd|' /C calc'!A0")
+    record = files.campaign_file_write(campaign_run_id=campaign_run.pk)
+    assert record is not None
+    rows = list(csv.reader(io.StringIO(_read(record).decode())))
+    assert rows[1][0] == written
+    assert float(rows[1][1]) >= 0
+
+
+def test_escape_formulas_is_on_by_default_and_must_be_a_boolean(editor: APIClient, make_campaign, catalogue):
+    campaign = make_campaign(file_config={"format": "csv"})
+    assert campaign.file_config["escape_formulas"] is True
+    body = {"decisionFlowId": catalogue.flow.pk, "segmentId": catalogue.everyone.pk, "name": "Files"}
+    response = editor.post("/api/v1/campaigns", {**body, "fileConfig": {"escapeFormulas": "no"}})
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == ["fileConfig.escapeFormulas"]
+    created = ok(editor.post("/api/v1/campaigns", {**body, "fileConfig": {"escapeFormulas": False}}), 201)
+    assert created["fileConfig"]["escapeFormulas"] is False
 
 
 def test_json_lines_with_personalization(make_campaign, system_actor):

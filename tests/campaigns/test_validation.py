@@ -211,6 +211,7 @@ def test_file_config_defaults(post):
         "columns": ["customer_id", "offer_name", "channel", "score"],
         "includePersonalization": False,
         "destination": "download",
+        "escapeFormulas": True,
     }
 
 

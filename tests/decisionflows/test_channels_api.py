@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from decisionflows.models import Channel
@@ -120,3 +122,38 @@ def test_channel_in_use_cannot_be_deleted(admin, tenant):
     policy = ContactPolicyFactory.create(tenant=tenant, scope="channel", channel=ChannelFactory.create(tenant=tenant))
     assert admin.delete(f"{PATH}/{policy.channel_id}").status_code == 409
     assert Channel.objects.filter(pk__in=[creative.channel_id, policy.channel_id]).count() == 2
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a link-local address"),
+        ("http://127.0.0.1:5432/", "127.0.0.1 is a loopback address"),
+        ("http://localhost:6379/", "localhost is a loopback name"),
+        ("http://10.0.0.1/hook", "10.0.0.1 is a private address"),
+        ("http://metadata.google.internal/computeMetadata/v1/", "metadata.google.internal is a cloud metadata service"),
+        ("http://[::ffff:127.0.0.1]/", "127.0.0.1 is a loopback address"),
+        ("http://0.0.0.0:8000/", "0.0.0.0 is the unspecified address"),
+        ("http://224.0.0.1/", "224.0.0.1 is a multicast address"),
+    ],
+)
+def test_webhook_urls_into_the_internal_network_are_refused(editor, tenant, settings, url, reason):
+    settings.WEBHOOK_ALLOWED_HOSTS = []  # the production default
+    body: dict[str, Any] = {"name": "CRM", "channelType": "webhook", "deliveryMode": "integration"}
+    body["providerConfig"] = {"webhookUrl": url}
+    assert error(editor.post(PATH, body)) == f"providerConfig.webhookUrl: not allowed: {reason}"
+    channel = ChannelFactory.create(tenant=tenant, delivery_mode="file")
+    patch = {"deliveryMode": "integration", "providerConfig": {"webhookUrl": url}}
+    assert error(editor.patch(f"{PATH}/{channel.pk}", patch)).startswith("providerConfig.webhookUrl: not allowed")
+    assert not Channel.objects.filter(delivery_mode="integration").exists()
+
+
+def test_the_allow_list_lets_an_internal_webhook_through(editor, settings):
+    settings.WEBHOOK_ALLOWED_HOSTS = ["10.20.0.0/16", "localhost"]
+    for url in ("http://10.20.3.4/hook", "http://localhost:9000/hook"):
+        body: dict[str, Any] = {"name": url, "channelType": "webhook", "deliveryMode": "integration"}
+        body["providerConfig"] = {"webhookUrl": url}
+        ok(editor.post(PATH, body), 201)
+    refused: dict[str, Any] = {"name": "x", "channelType": "webhook", "deliveryMode": "integration"}
+    refused["providerConfig"] = {"webhookUrl": "http://10.21.0.1/hook"}
+    assert error(editor.post(PATH, refused)).startswith("providerConfig.webhookUrl: not allowed")

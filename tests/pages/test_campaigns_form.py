@@ -175,6 +175,7 @@ def test_creating_an_active_weekly_campaign_with_every_option(as_editor, catalog
         "columns": ["external_id", "offer_key", "rank"],
         "include_personalization": True,
         "destination": "s3",
+        "escape_formulas": True,
         "s3_path": "s3://acme-results/campaigns",
     }
     assert campaign.next_run_at is not None
@@ -404,3 +405,12 @@ def test_schedule_from_refuses_a_day_of_week_that_is_not_0_to_6(day):
 
     _, errors = schedule_from({"schedule_type": "weekly", "schedule_day_of_week": day, "schedule_time": "09:00"})
     assert "Choose a day of the week." in errors["schedule_day_of_week"]
+
+
+def test_an_edit_keeps_formula_escaping_turned_off_through_the_api(as_editor, catalogue):
+    file_config = {"format": "csv", "columns": ["customer_id", "score"], "escape_formulas": False}
+    campaign = make_campaign(catalogue, name="Machine feed", file_config=file_config)
+    data = form_data(catalogue, name="Machine feed", file_enabled="on", file_columns=["customer_id", "score"])
+    assert as_editor.post(f"/campaigns/{campaign.pk}/edit/", data).status_code == 302
+    campaign.refresh_from_db()
+    assert (campaign.file_config or {})["escape_formulas"] is False

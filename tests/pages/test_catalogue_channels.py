@@ -90,6 +90,10 @@ def test_provider_config_is_validated_json_and_by_the_service(as_editor, catalog
         "/catalogue/channels/new/", {**VALID, "provider_config": '{"webhookUrl": "ftp://x"}'}
     ).content.decode()
     assert field_errors(page, "provider_config") == ["webhookUrl: must be an http(s) URL (got 'ftp://x')"]
+    page = as_editor.post(
+        "/catalogue/channels/new/", {**VALID, "provider_config": '{"webhookUrl": "http://169.254.169.254/latest/"}'}
+    ).content.decode()
+    assert field_errors(page, "provider_config") == ["webhookUrl: not allowed: 169.254.169.254 is a link-local address"]
     assert 'aria-describedby="provider_config-error provider_config-help"' in page
     page = as_editor.post("/catalogue/channels/new/", {**VALID, "name": "Email"}).content.decode()
     assert field_errors(page, "name") == ["A channel named 'Email' already exists."]

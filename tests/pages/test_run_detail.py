@@ -210,6 +210,14 @@ def test_csv_download_streams_every_recommendation(as_viewer, finished_run):
     assert len(rows) - 1 == finished_run.recommendation_count
 
 
+def test_csv_download_escapes_a_formula_in_a_customer_field(as_viewer, finished_run):
+    first = Recommendation.objects.filter(run=finished_run).order_by("customer_id").first()
+    assert first is not None
+    Customer.objects.filter(pk=first.customer_id).update(external_id="=cmd|' /C calc'!A0")
+    rows = list(csv.reader(io.StringIO(body(as_viewer.get(f"/runs/{finished_run.pk}/export.csv")))))
+    assert rows[1][1] == "'=cmd|' /C calc'!A0"
+
+
 def test_json_download_is_json_lines(as_viewer, finished_run):
     response = as_viewer.get(f"/runs/{finished_run.pk}/export.json")
     assert response["Content-Type"] == "application/x-ndjson"

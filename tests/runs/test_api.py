@@ -10,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 
 from decisionflows.models import Channel
 from runs import services
-from runs.models import Run, RunStatus
-from segments.models import Segment
+from runs.models import Recommendation, Run, RunStatus
+from segments.models import Customer, Segment
 
 pytestmark = pytest.mark.django_db
 
@@ -332,6 +332,21 @@ def test_export_csv_and_json_lines_hold_every_row(viewer, catalogue, system_acto
     }  # fmt: skip
     assert first["externalId"] == rows[0]["external_id"]
     assert viewer.get(f"/api/v1/runs/{run.pk}/export?format=xml").status_code == 400
+
+
+def test_export_csv_escapes_formulas_in_text_cells(viewer, catalogue, system_actor):
+    run = finished_run(catalogue, system_actor)
+    first = Recommendation.objects.filter(run=run).order_by("customer_id").first()
+    assert first is not None
+    Customer.objects.filter(pk=first.customer_id).update(external_id="=cmd|' /C calc'!A0", email="@evil.example")
+    response = viewer.get(f"/api/v1/runs/{run.pk}/export?format=csv")
+    row = next(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert (row["external_id"], row["email"]) == ("'=cmd|' /C calc'!A0", "'@evil.example")
+    assert float(row["score"]) == first.score  # numbers are not text: never quoted
+    # JSON Lines is read by programs, not spreadsheets: the value as it is
+    response = viewer.get(f"/api/v1/runs/{run.pk}/export?format=json")
+    line = json.loads(b"".join(response.streaming_content).decode().splitlines()[0])
+    assert line["externalId"] == "=cmd|' /C calc'!A0"
 
 
 # --- cancel, execute-inline ----------------------------------------------------------------
