@@ -97,6 +97,18 @@ class Run(TenantModel):
         return self.status in DISCARDED_STATUSES
 
     @property
+    def discarded_message(self) -> str:
+        """For a cancelled or failed run: what it wrote before it stopped, and that it is no result."""
+        if not self.is_discarded:
+            return ""
+        decided = self.processed_customers - self.failed_customers
+        return (
+            f"The run {self.status} after {decided:,} of {self.total_customers:,} customers had been decided; "
+            f"the {self.recommendation_count:,} recommendations written before are not results and nobody was "
+            "contacted."
+        )
+
+    @property
     def result_count(self) -> int:
         """Recommendations that are results: none for a cancelled or failed run."""
         return 0 if self.is_discarded else self.recommendation_count

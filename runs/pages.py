@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils.text import slugify
@@ -155,11 +156,14 @@ def run_customers(request: HttpRequest, principal: Principal, run_id: str) -> Ht
 
 @tenant_page()
 @require_GET
-def run_download(request: HttpRequest, principal: Principal, run_id: str, fmt: str) -> StreamingHttpResponse:
+def run_download(request: HttpRequest, principal: Principal, run_id: str, fmt: str) -> HttpResponseBase:
     """Every recommendation of the run, streamed as CSV or JSON Lines (runs.selectors.run_export)."""
     if fmt not in ("csv", "json"):
         raise Http404("Unknown format.")
     run = _run_or_404(principal, run_id)
+    if run.is_discarded:
+        messages.error(request, run.discarded_message)
+        return redirect("runs:detail", run_id=run.pk)
     content_type = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
     response = StreamingHttpResponse(selectors.run_export(run, fmt), content_type=content_type)
     stem = f"{slugify(run.name)[:60] or 'run'}-{run.pk}"

@@ -23,7 +23,7 @@ class ProgressSerializer(serializers.Serializer):
 
 
 class DiscardedSerializer(serializers.Serializer):
-    customers_processed = serializers.IntegerField()
+    customers_processed = serializers.IntegerField(help_text="Customers decided before the run stopped.")
     recommendations_written = serializers.IntegerField()
     customers_contacted = serializers.IntegerField()
     message = serializers.CharField()
@@ -83,17 +83,12 @@ class RunSerializer(ModelSerializer):
     def get_discarded(self, run: Run) -> dict[str, Any] | None:
         if not run.is_discarded:
             return None
-        verb = "cancelled" if run.status == "cancelled" else "failed"
         return DiscardedSerializer(
             {
-                "customers_processed": run.processed_customers,
+                "customers_processed": run.processed_customers - run.failed_customers,
                 "recommendations_written": run.recommendation_count,
                 "customers_contacted": 0,
-                "message": (
-                    f"The run {verb} after {run.processed_customers:,} of {run.total_customers:,} customers; "
-                    f"the {run.recommendation_count:,} recommendations written before are not results and "
-                    "nobody was contacted."
-                ),
+                "message": run.discarded_message,
             }
         ).data
 

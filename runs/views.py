@@ -12,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from kaireon.exceptions import Conflict
 from kaireon.models import Role
 from kaireon.negotiation import EndpointFormatNegotiation
 from kaireon.pagination import query_int
@@ -102,8 +103,9 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet
     )
     @action(detail=True, methods=["get"])
     def customers(self, request: Request, pk: str | None = None) -> Response:
-        """Per-customer recommendations, by keyset (``cursor``), filterable by customer, offer and channel."""
-        run = self.get_object()
+        """Per-customer recommendations, by keyset (``cursor``), filterable by customer, offer and channel.
+        A cancelled or failed run has no results to list: 409."""
+        run = _with_results(self.get_object())
         params = request.query_params
         after = _int_param(params.get("cursor"), "cursor", default=0, low=0)
         limit = min(_int_param(params.get("limit"), "limit", default=50, low=1), MAX_CUSTOMER_PAGE)
@@ -125,11 +127,12 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet
     )
     @action(detail=True, methods=["get"], url_path="export", content_negotiation_class=EndpointFormatNegotiation)
     def export(self, request: Request, pk: str | None = None) -> StreamingHttpResponse:
-        """Every recommendation of the run, streamed: CSV or JSON Lines."""
+        """Every recommendation of the run, streamed: CSV or JSON Lines. A cancelled or failed run's
+        rows are not results (nobody was contacted), so they are not handed out: 409."""
         fmt = request.query_params.get("format", "csv")
         if fmt not in ("csv", "json"):
             raise exceptions.ValidationError({"format": ["Use csv or json."]})
-        run = self.get_object()
+        run = _with_results(self.get_object())
         content_type = "text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson"
         response = StreamingHttpResponse(selectors.run_export(run, fmt), content_type=content_type)
         extension = "csv" if fmt == "csv" else "jsonl"
@@ -170,3 +173,9 @@ def _int_param(raw: str | None, name: str, *, default: int, low: int) -> int:
     if value is None or value < low:
         raise exceptions.ValidationError({name: [f"Must be an integer ≥ {low}."]})
     return value
+
+
+def _with_results(run: Run) -> Run:
+    if run.is_discarded:
+        raise Conflict(run.discarded_message, current_status=run.status)
+    return run

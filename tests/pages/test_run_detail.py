@@ -257,6 +257,9 @@ def test_a_cancelled_run_shows_what_it_wrote_as_not_delivered(as_editor, running
     assert delivered in html
     assert "nobody was contacted" in html
     assert f"({written} recommendations written before the cancel)" in html
+    download = as_editor.get(f"/runs/{running_run.pk}/export.csv", follow=True)
+    assert download.redirect_chain == [(f"/runs/{running_run.pk}/", 302)]
+    assert "are not results and nobody was contacted" in download.content.decode()
 
 
 def test_viewer_cannot_cancel(as_viewer, running_run):

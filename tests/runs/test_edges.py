@@ -351,6 +351,12 @@ def test_a_cancelled_runs_detail_says_what_was_written_and_that_nobody_was_conta
     assert "nobody was contacted" in body["discarded"]["message"]
     listed = editor.get("/api/v1/runs").json()["runs"][0]
     assert (listed["recommendationCount"], listed["discarded"]["recommendationsWritten"]) == (0, written)
+    # its rows are not handed out as if they were results
+    for url in (f"/api/v1/runs/{run.pk}/export?format=csv", f"/api/v1/runs/{run.pk}/customers"):
+        refused = editor.get(url)
+        assert refused.status_code == 409, url
+        assert refused.json()["currentStatus"] == "cancelled"
+        assert "nobody was contacted" in refused.json()["error"]
 
 
 @pytest.mark.django_db
