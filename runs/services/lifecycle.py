@@ -94,10 +94,13 @@ def run_create(
             raise exceptions.ValidationError(
                 {"channel_ids": [f"Not active batch-compatible channels of this tenant: {', '.join(missing)}."]}
             )
-    elif not batch_channels.exists():
-        raise exceptions.ValidationError(
-            {"non_field_errors": ["No batch-compatible channels found (delivery mode file, integration or manual)."]}
-        )
+    else:
+        # All of them, as they are now: a channel activated while the run goes is not added to
+        # its later chunks (what a run targets is fixed at creation).
+        wanted = list(batch_channels.order_by("pk").values_list("pk", flat=True))
+        if not wanted:
+            message = "No batch-compatible channels found (delivery mode file, integration or manual)."
+            raise exceptions.ValidationError({"non_field_errors": [message]})
     audience_name = segment.name if segment else "ad-hoc filter"
     run = Run.objects.create(
         tenant=tenant,

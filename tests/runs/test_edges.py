@@ -406,3 +406,16 @@ def test_finalising_locks_the_run_row_only_not_its_tenant(tenant, monkeypatch):
     assert finalised is not None
     assert finalised.status == RunStatus.COMPLETED
     assert seen == {"tenant": "free"}
+
+
+@pytest.mark.django_db
+def test_a_channel_activated_while_the_run_goes_is_not_added_to_it(catalogue, system_actor):
+    from decisionflows.models import Channel
+
+    Channel.objects.filter(pk=catalogue.sms.pk).update(status="inactive")
+    run = new_run(catalogue, system_actor)
+    assert sorted(run.channel_ids) == sorted([catalogue.email.pk, catalogue.call_centre.pk])
+    Channel.objects.filter(pk=catalogue.sms.pk).update(status="active")
+    run = services.run_execute_inline(run_id=run.pk)
+    assert run.recommendation_count > 0
+    assert not Recommendation.objects.filter(run=run, channel_id=catalogue.sms.pk).exists()
