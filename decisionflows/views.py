@@ -175,6 +175,7 @@ class RecommendViewSet(TenantViewSet):
     """Real-time recommendations for one customer (a read: viewers may call it)."""
 
     action_roles = {"create": Role.VIEWER}
+    serializer_class = RecommendSerializer  # what OPTIONS describes
 
     @extend_schema(
         operation_id="recommend",
