@@ -66,7 +66,8 @@ class AutoSchema(openapi.AutoSchema):
     - 400 on writes, and on operations with query parameters or a patterned path id;
     - 404 on operations with a path id, and on writes (the ids a body names are looked up);
     - 409 on writes: a conflicting state can meet any of them (services raise Conflict, a
-      delete of a row still referenced is one).
+      delete of a row still referenced is one); and on the reads a view names in
+      ``conflict_actions`` (a cancelled run's results, say).
 
     A 201 also documents its Location header: every create sets it.
     """
@@ -83,7 +84,7 @@ class AutoSchema(openapi.AutoSchema):
             codes.append("400")
         if write or in_path:
             codes.append("404")
-        if write:
+        if write or getattr(self.view, "action", None) in getattr(self.view, "conflict_actions", ()):
             codes.append("409")
         responses = operation.setdefault("responses", {})
         if "201" in responses:

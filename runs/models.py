@@ -101,9 +101,12 @@ class Run(TenantModel):
         """For a cancelled or failed run: what it wrote before it stopped, and that it is no result."""
         if not self.is_discarded:
             return ""
+        verb = "was cancelled" if self.status == RunStatus.CANCELLED else "failed"
         decided = self.processed_customers - self.failed_customers
+        if not self.recommendation_count:
+            return f"The run {verb} before writing any recommendation; nobody was contacted."
         return (
-            f"The run {self.status} after {decided:,} of {self.total_customers:,} customers had been decided; "
+            f"The run {verb} after {decided:,} of {self.total_customers:,} customers had been decided; "
             f"the {self.recommendation_count:,} recommendations written before are not results and nobody was "
             "contacted."
         )

@@ -38,6 +38,9 @@ MAX_CUSTOMER_PAGE = 200
 class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
     """Batch runs: every customer of a segment through a published decision flow."""
 
+    # reads that answer 409 for a cancelled or failed run (its rows are not results)
+    conflict_actions = ("customers", "export")
+
     list_key = "runs"
     queryset = Run.objects.select_related("decision_flow", "segment", "flow_version").order_by("-created_at", "-id")
     serializer_class = RunSerializer

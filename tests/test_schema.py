@@ -102,3 +102,9 @@ def test_every_201_documents_its_location_header(schema):
     assert len(created) > 10
     for method, path, operation in created:
         assert "Location" in operation["responses"]["201"]["headers"], (method, path)
+
+
+def test_a_cancelled_runs_results_document_their_409(schema: dict[str, Any]) -> None:
+    for path in ("/api/v1/runs/{id}/customers", "/api/v1/runs/{id}/export"):
+        assert "409" in schema["paths"][path]["get"]["responses"], path
+    assert "409" not in schema["paths"]["/api/v1/runs/{id}"]["get"]["responses"]
