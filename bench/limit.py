@@ -56,13 +56,15 @@ def _tree_cpu(pids: Iterable[int]) -> float:
 
 
 def postgres_cpu() -> float:
-    """CPU seconds of all PostgreSQL server processes (their names start with 'postgres')."""
+    """CPU seconds of all PostgreSQL server processes (their names start with 'postgres'),
+    with the children they reaped: a backend that exits (a closed connection) adds its CPU to
+    the postmaster's children times, so nothing it spent is lost between two readings."""
     total = 0.0
     for process in psutil.process_iter(["name", "cpu_times"]):
         name = process.info["name"] or ""
         times = process.info["cpu_times"]
         if name.startswith("postgres") and times is not None:
-            total += times.user + times.system
+            total += times.user + times.system + times.children_user + times.children_system
     return total
 
 
