@@ -124,7 +124,7 @@ test: $(STAMP_DEV) browser ## make lint, then the whole pytest suite, browser te
 	$(MAKE) lint
 	CHROMIUM_PATH="$${CHROMIUM_PATH:-$$(cat $(CHROMIUM_PATH_FILE) 2>/dev/null || true)}" $(WITH_BROKER) $(PY) -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP_DEV) ## Run the benchmark scripts: all bench/*.py, or BENCH=bench/name.py
+bench: $(STAMP_DEV) ## Run the benchmark scripts in bench/ (bench/limit.py is their reference, not one of them): all, or BENCH=bench/name.py
 	@scripts='$(strip $(BENCH))'; \
 	if [ -z "$$scripts" ]; then echo "No benchmark scripts in bench/ yet."; exit 0; fi; \
 	for script in $$scripts; do \
