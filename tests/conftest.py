@@ -8,10 +8,11 @@ Each is an ``APIClient`` authenticated with a real API key of that role.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from kaireon.models import Role, Tenant
@@ -73,6 +74,14 @@ def anonymous() -> APIClient:
 def system_actor(tenant: Tenant) -> Principal:
     """An admin principal of ``tenant`` for calling services directly."""
     return Principal(tenant=tenant, role=Role.ADMIN)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing() -> Iterator[None]:
+    """Users are created by the hundred here: hash their passwords with a cheap hasher (Django's
+    advice for test suites) instead of PBKDF2's million rounds. Login itself is unchanged."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -40,12 +40,6 @@ LOGIN_REQUEST = RequestFactory().post("/login/")
 CUSTOMERS = 300
 
 
-@pytest.fixture(autouse=True)
-def fast_hasher(settings: Any) -> None:
-    # PBKDF2 costs ~0.3 s per hash and login; what is tested is that the password works.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def seed(*args: str) -> str:
     out = io.StringIO()
     call_command("seed_demo", "--customers", str(CUSTOMERS), *args, stdout=out)
