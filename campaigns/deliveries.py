@@ -25,12 +25,12 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, F
 from django.utils import timezone
-from rest_framework import exceptions
 
+from campaigns.error_codes import CampaignErrorCode
 from campaigns.models import CampaignRun, CampaignRunStatus, Delivery, DeliveryStatus
 from decisionflows.models import Channel, DeliveryMode
 from decisionflows.personalization import render
-from kaireon.exceptions import Conflict
+from kaireon.errors import Conflict, not_found
 from kaireon.models import Tenant
 from kaireon.services import Actor, audit_record
 from kaireon.webhooks import WebhookRefused, webhook_post
@@ -273,7 +273,11 @@ def deliveries_retry(*, tenant: Tenant, actor: Actor, campaign_run: CampaignRun)
         status=DeliveryStatus.PENDING, attempts=0, updated_at=timezone.now()
     )
     if not updated:
-        raise Conflict("This campaign run has no failed deliveries to retry.", current_status=locked.status)
+        raise Conflict(
+            "This campaign run has no failed deliveries to retry.",
+            code=CampaignErrorCode.NOTHING_TO_RETRY,
+            current_status=locked.status,
+        )
     CampaignRun.objects.filter(pk=locked.pk).update(deliveries_settled_at=None, updated_at=timezone.now())
     audit_record(tenant=tenant, actor=actor, action="retry_deliveries", instance=locked, after={"deliveries": updated})
     return delivery_batches(campaign_run_id=locked.pk)
@@ -288,10 +292,12 @@ def work_item_done(*, tenant: Tenant, actor: Actor, delivery_id: int) -> Deliver
         .first()
     )
     if item is None:
-        raise exceptions.NotFound(f"Work item {delivery_id!r} not found.")
+        raise not_found("Work item", delivery_id)
     if item.status != DeliveryStatus.PENDING:
         raise Conflict(
-            f"Work item is {item.status}; only pending items can be marked done.", current_status=item.status
+            f"Work item is {item.status}; only pending items can be marked done.",
+            code=CampaignErrorCode.WORK_ITEM_NOT_PENDING,
+            current_status=item.status,
         )
     who = actor.actor_label if actor is not None else "system"
     Delivery.objects.filter(pk=item.pk).update(

@@ -90,7 +90,6 @@ class CampaignForm(ServiceErrorsMixin, forms.Form):
         **{f"volume_constraints.{key}": key for key in VOLUME_FIELDS},
         **{f"file_config.{key}": field for key, field in FILE_FIELDS.items()},
     }
-    NOT_FOUND_FIELDS = (("Decision flow", "decision_flow"), ("Segment", "segment"))
 
     name = forms.CharField(label="Campaign name", required=False, max_length=300)
     description = forms.CharField(label="Description", required=False, widget=forms.Textarea)

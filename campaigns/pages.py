@@ -24,7 +24,6 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from rest_framework import exceptions as drf_exceptions
 
 from campaigns import deliveries, files, schedules, selectors, services, tasks
 from campaigns.forms import CampaignFilters, CampaignForm, WorkQueueFilters, error_text, schedule_from
@@ -38,7 +37,7 @@ from campaigns.models import (
     ScheduleType,
 )
 from decisionflows.models import Channel, DeliveryMode
-from kaireon.exceptions import Conflict
+from kaireon.errors import Conflict, DomainError, NotFound
 from kaireon.models import Role
 from kaireon.pages import ACTIVE_STATUSES, STOP_POLLING, tenant_page
 from kaireon.principal import Principal
@@ -53,7 +52,6 @@ PREVIEW_COUNT = 5
 # the deliveries are written by tasks that start when the run ends.
 POLL_SECONDS = 2
 FOLLOW_UP = timedelta(minutes=3)
-SERVICE_ERRORS = (DjangoValidationError, drf_exceptions.ValidationError, drf_exceptions.NotFound)
 # The status buttons of the detail page: the target status, its button label, its note.
 STATUS_ACTIONS = {
     CampaignStatus.ACTIVE: ("Activate", "Scheduled runs will start automatically."),
@@ -138,7 +136,7 @@ def _form_page(request: HttpRequest, principal: Principal, *, instance: Campaign
                     campaign = services.campaign_update(
                         tenant=tenant, actor=principal, instance=instance, data=form.service_data()
                     )
-            except SERVICE_ERRORS as exc:
+            except (DomainError, DjangoValidationError) as exc:
                 form.add_service_error(exc)
             else:
                 verb = "created" if instance is None else "saved"
@@ -312,8 +310,8 @@ def campaign_trigger(request: HttpRequest, principal: Principal, campaign_id: st
             tenant=principal.tenant, actor=principal, campaign=campaign, triggered_by="manual"
         )
     except Conflict as exc:
-        messages.error(request, str(exc.detail))
-    except SERVICE_ERRORS as exc:
+        messages.error(request, exc.message)
+    except (DomainError, DjangoValidationError) as exc:
         messages.error(request, f"The campaign could not run: {error_text(exc)}")
     else:
         messages.success(request, f"Run #{campaign_run.run_number} created; it starts as soon as a worker picks it up.")
@@ -332,7 +330,7 @@ def campaign_set_status(request: HttpRequest, principal: Principal, campaign_id:
         updated = services.campaign_update(
             tenant=principal.tenant, actor=principal, instance=campaign, data={"status": status}
         )
-    except SERVICE_ERRORS as exc:
+    except (DomainError, DjangoValidationError) as exc:
         messages.error(request, f"The status was not changed: {error_text(exc)}")
     else:
         label = STATUS_ACTIONS[CampaignStatus(status)][1]
@@ -347,7 +345,7 @@ def campaign_delete(request: HttpRequest, principal: Principal, campaign_id: str
     try:
         services.campaign_delete(tenant=principal.tenant, actor=principal, instance=campaign)
     except Conflict as exc:
-        messages.error(request, str(exc.detail))
+        messages.error(request, exc.message)
         return redirect("campaigns:detail", campaign_id=campaign.pk)
     messages.success(request, f"Campaign “{campaign.name}” and its runs were deleted.")
     return redirect("campaigns:list")
@@ -364,7 +362,7 @@ def campaign_run_retry(request: HttpRequest, principal: Principal, campaign_id: 
             batches = deliveries.deliveries_retry(tenant=principal.tenant, actor=principal, campaign_run=campaign_run)
             tasks.deliveries_dispatch(batches)
     except Conflict as exc:
-        messages.error(request, str(exc.detail))
+        messages.error(request, exc.message)
     else:
         count = campaign_run.deliveries_failed
         noun = "delivery" if count == 1 else "deliveries"
@@ -412,17 +410,17 @@ def work_item_done(request: HttpRequest, principal: Principal, item_id: int) -> 
     """Mark a work item done: htmx swaps its row; without script, back to the queue."""
     try:
         item = deliveries.work_item_done(tenant=principal.tenant, actor=principal, delivery_id=item_id)
-    except drf_exceptions.NotFound as exc:
-        raise Http404(str(exc.detail)) from None
+    except NotFound as exc:
+        raise Http404(exc.message) from None
     except Conflict as exc:
         if request.htmx:  # type: ignore[attr-defined]
             item = (
                 selectors.work_queue(tenant=principal.tenant).select_related("campaign_run__campaign").get(pk=item_id)
             )
             return render(
-                request, "campaigns/_work_item.html", {"item": item, "can_mark_done": True, "error": exc.detail}
+                request, "campaigns/_work_item.html", {"item": item, "can_mark_done": True, "error": exc.message}
             )
-        messages.error(request, str(exc.detail))
+        messages.error(request, exc.message)
         return redirect(_back_to_queue(request))
     if request.htmx:  # type: ignore[attr-defined]
         item = selectors.work_queue(tenant=principal.tenant).select_related("campaign_run__campaign").get(pk=item.pk)

@@ -23,12 +23,14 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
-from rest_framework import exceptions
 
 from campaigns import config, schedules
+from campaigns.error_codes import CampaignErrorCode
 from campaigns.models import Campaign, CampaignRun, CampaignRunStatus, CampaignStatus, ScheduleType, TriggeredBy
 from decisionflows.models import Channel, DecisionFlow
-from kaireon.exceptions import Conflict, camel
+from kaireon import errors
+from kaireon.errors import Conflict, DomainError, not_found
+from kaireon.exceptions import camel
 from kaireon.models import Tenant
 from kaireon.services import Actor, audit_record, snapshot
 from runs.models import Run
@@ -51,21 +53,17 @@ SCHEDULE_FIELDS = (
 FIRE_BATCH = 500
 
 
-def _not_found(what: str, value: str) -> exceptions.NotFound:
-    return exceptions.NotFound(f"{what} {value!r} not found.")
-
-
 def _flow(tenant: Tenant, flow_id: str) -> DecisionFlow:
     flow = DecisionFlow.objects.filter(tenant=tenant, pk=flow_id).first()
     if flow is None:
-        raise _not_found("Decision flow", flow_id)
+        raise not_found("Decision flow", flow_id, field="decision_flow_id")
     return flow
 
 
 def _segment(tenant: Tenant, segment_id: str) -> Segment:
     segment = Segment.objects.filter(tenant=tenant, pk=segment_id).first()
     if segment is None:
-        raise _not_found("Segment", segment_id)
+        raise not_found("Segment", segment_id, field="segment_id")
     return segment
 
 
@@ -196,6 +194,7 @@ def campaign_delete(*, tenant: Tenant, actor: Actor, instance: Campaign) -> None
         raise Conflict(
             f"Campaign run #{busy[0].run_number} is {run.status}: cancel its run {run.pk} "
             "before deleting the campaign.",
+            code=CampaignErrorCode.RUN_BUSY,
             current_status=run.status,
             run_id=run.pk,
         )
@@ -250,7 +249,11 @@ def campaign_trigger(
     trigger answers ``triggeredBy: "manual"``; beat passes "schedule" for its slots."""
     locked = Campaign.objects.select_for_update(no_key=True).select_related("tenant").get(pk=campaign.pk, tenant=tenant)
     if locked.status == CampaignStatus.ARCHIVED:
-        raise Conflict("Campaign is archived; an archived campaign cannot be run.", current_status=locked.status)
+        raise Conflict(
+            "Campaign is archived; an archived campaign cannot be run.",
+            code=CampaignErrorCode.ARCHIVED,
+            current_status=locked.status,
+        )
     campaign_run = CampaignRun.objects.create(
         tenant=tenant, campaign=locked, run_number=_next_number(locked), triggered_by=triggered_by
     )
@@ -260,7 +263,13 @@ def campaign_trigger(
 
 
 def _error_text(exc: Exception) -> str:
-    detail: Any = exc.detail if isinstance(exc, exceptions.APIException) else getattr(exc, "message_dict", None)
+    detail: Any
+    if isinstance(exc, errors.ValidationError):
+        detail = {key if key is not None else "non_field_errors": value for key, value in exc.by_field().items()}
+    elif isinstance(exc, DomainError):
+        detail = exc.message
+    else:
+        detail = getattr(exc, "message_dict", None)
     if isinstance(detail, Mapping):
         return "; ".join(
             f"{camel(str(key))}: {' '.join(str(m) for m in (value if isinstance(value, list) else [value]))}"
@@ -316,7 +325,7 @@ def campaign_fire_slot(*, campaign: Campaign, slot: datetime, now: datetime | No
             try:
                 with transaction.atomic():
                     _start_run(locked, campaign_run, actor=None)
-            except (exceptions.APIException, ValidationError) as exc:
+            except (DomainError, ValidationError) as exc:
                 action = "fail"
                 campaign_run.status = CampaignRunStatus.FAILED
                 campaign_run.error = f"The run could not be created: {_error_text(exc)}"

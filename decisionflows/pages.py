@@ -16,7 +16,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from rest_framework import exceptions as drf_exceptions
 
 from decisionflows import selectors, services
 from decisionflows.engine import offer_fields
@@ -44,7 +43,7 @@ from decisionflows.models import (
 from decisionflows.personalization import render as personalize
 from decisionflows.pipeline import DEFAULT_WEIGHTS
 from decisionflows.recommend import CUSTOMER_FIELDS
-from kaireon.exceptions import Conflict
+from kaireon.errors import Conflict, DomainError
 from kaireon.models import Role
 from kaireon.pages import tenant_page
 from kaireon.principal import Principal
@@ -55,8 +54,6 @@ app_name = "decisionflows"
 PER_PAGE = 25
 FLOW_VERSIONS_SHOWN = 50
 RECENT = 5
-# Errors a service raises for bad input; pages show them (next to the field where they belong).
-SERVICE_ERRORS = (DjangoValidationError, drf_exceptions.ValidationError, drf_exceptions.NotFound)
 
 
 def _posted(request: HttpRequest) -> Any:
@@ -73,7 +70,7 @@ def _in_use_message(exc: Exception, what: str) -> str:
     """Why a delete was refused: the service's own message (Conflict), or, for a row other
     rows still point at (ProtectedError), which kinds of rows they are."""
     if isinstance(exc, Conflict):
-        return str(exc.detail)
+        return exc.message
     if isinstance(exc, ProtectedError):
         kinds = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})
         return f"This {what} is still in use ({', '.join(kinds)} refer to it) and cannot be deleted."
@@ -98,7 +95,7 @@ def _save(form: ServiceForm, write: Callable[[dict[str, Any]], Any]) -> Any | No
         return None
     try:
         return write(form.service_data())
-    except (*SERVICE_ERRORS, Conflict) as exc:
+    except (DomainError, DjangoValidationError) as exc:
         form.add_service_error(exc)
     return None
 
@@ -632,7 +629,7 @@ def flow_publish(request: HttpRequest, principal: Principal, flow_id: str) -> Ht
     flow = _flow_or_404(principal, flow_id)
     try:
         version = services.decision_flow_publish(tenant=principal.tenant, actor=principal, flow=flow)
-    except (*SERVICE_ERRORS, Conflict) as exc:
+    except (DomainError, DjangoValidationError) as exc:
         form = DecisionFlowForm()
         problems = [message for messages_ in form.service_errors(exc).values() for message in messages_]
         messages.error(request, f"Version not published: {' '.join(problems)}")

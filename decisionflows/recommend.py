@@ -18,7 +18,7 @@ from decisionflows.loading import attribute_types, build_context, customer_frame
 from decisionflows.models import Channel, ChannelType, DecisionFlow
 from decisionflows.personalization import render
 from decisionflows.selectors import flow_runnable_version
-from kaireon.exceptions import Conflict
+from kaireon.errors import Conflict
 from kaireon.models import Tenant
 from segments.models import Customer
 

@@ -30,7 +30,7 @@ from decisionflows.models import (
 from decisionflows.personalization import TokenError, validate_tokens
 from decisionflows.pipeline import PipelineError, validate_pipeline
 from kaireon import rules
-from kaireon.exceptions import Conflict
+from kaireon.errors import Conflict
 from kaireon.models import Tenant
 from kaireon.services import Actor, audit_record, instance_create, instance_delete, instance_update
 from kaireon.validators import INT32_MAX, in_range, range_message

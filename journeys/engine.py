@@ -13,7 +13,7 @@ beside the app (management commands, campaigns, tests)::
 
 Filters take seed 002's names (status as one or a list, planId, contactId, startedAfter,
 startedBefore, limit, offset) or their snake_case twins. Invalid transitions raise
-``kaireon.exceptions.Conflict`` (409, with ``current_status``). ``actor`` (a Principal, None for
+``kaireon.errors.Conflict`` (409, with ``current_status``). ``actor`` (a Principal, None for
 the system) is who the audit log names.
 """
 

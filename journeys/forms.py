@@ -27,8 +27,8 @@ STEPS_EXAMPLE = """[
   {"id": "done", "type": "end", "outcome": "no_response"}
 ]"""
 
-# A publish error names its step: 'steps[3] (id "check"): branch has no default'.
-STEP_ERROR = re.compile(r'^steps\[(?P<index>\d+)\](?: \(id "(?P<id>[^"]*)"\))?: (?P<message>.*)$', re.S)
+# The path of a publish error about one step: "steps[3]".
+STEP_PATH = re.compile(r"^steps\[(?P<index>\d+)\]$")
 
 
 def parse_json(raw: str, *, expect: type, what: str) -> Any:
@@ -43,8 +43,6 @@ def parse_json(raw: str, *, expect: type, what: str) -> Any:
 
 class PlanForm(ServiceErrorsMixin, forms.Form):
     """Create a plan, or edit one (name, description, status once published, the steps)."""
-
-    SERVICE_FIELDS = {"non_field_errors": "steps"}
 
     name = forms.CharField(label="Name", max_length=200)
     key = forms.SlugField(label="Key", max_length=100, required=False)

@@ -23,12 +23,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from rest_framework import exceptions as drf_exceptions
 
 from decisionflows.models import Channel, Creative, DecisionFlow, Offer
 from journeys import selectors, services
 from journeys.forms import (
-    STEP_ERROR,
+    STEP_PATH,
     STEPS_EXAMPLE,
     BulkCancelForm,
     BulkEnrolForm,
@@ -47,7 +46,7 @@ from journeys.models import (
     RunStatus,
 )
 from journeys.templatetags.journeys_ui import describe, referenced_ids, step_views
-from kaireon.exceptions import Conflict
+from kaireon.errors import Conflict, DomainError, FieldError, ValidationError
 from kaireon.models import Role, Tenant
 from kaireon.pages import STOP_POLLING, tenant_page
 from kaireon.pagination import query_int
@@ -209,7 +208,7 @@ def _detail_context(
     plan: Plan,
     *,
     number: int | None = None,
-    publish_errors: list[str] | None = None,
+    publish_errors: list[FieldError] | None = None,
     enrol_form: BulkEnrolForm | None = None,
     cancel_form: BulkCancelForm | None = None,
 ) -> dict[str, Any]:
@@ -226,12 +225,12 @@ def _detail_context(
         version = versions[0]
     located: list[tuple[int, str]] = []
     general: list[str] = []
-    for message in publish_errors or []:
-        match = STEP_ERROR.match(message)
+    for error in publish_errors or []:
+        match = STEP_PATH.match(error.path or "")
         if match:
-            located.append((int(match["index"]), match["message"]))
+            located.append((int(match["index"]), error.short or error.message))
         else:
-            general.append(message)
+            general.append(error.message)
     context = _live_context(principal.tenant, plan, version, errors=located)
     draft = versions[0] if not versions[0].is_published else None
     context.update(
@@ -239,7 +238,7 @@ def _detail_context(
             "principal": principal,
             "versions": versions,
             "draft": draft,
-            "publish_errors": publish_errors or [],
+            "publish_errors": [error.message for error in publish_errors or []],
             "publish_general_errors": general,
             "polling": context["live_runs"] > 0 and not publish_errors,
             "can_edit": principal.is_editor and plan.status != PlanStatus.ARCHIVED,
@@ -280,7 +279,6 @@ def plan_live(request: HttpRequest, principal: Principal, plan_id: str) -> HttpR
 
 # --- create, edit, publish, delete ---------------------------------------------------------
 
-PLAN_SERVICE_ERRORS = (DjangoValidationError, drf_exceptions.ValidationError, Conflict)
 DRAFT_PROBLEMS_SHOWN = 3
 MAX_VERSION = 10**9  # a version number from the query string stays inside an integer column
 
@@ -297,7 +295,7 @@ def _save_plan(request: HttpRequest, principal: Principal, form: PlanForm, plan:
             else:
                 saved = services.plan_update(tenant=tenant, actor=principal, instance=plan, data=form.service_data())
             version = services.plan_publish(tenant=tenant, actor=principal, plan=saved) if publish else None
-    except PLAN_SERVICE_ERRORS as exc:
+    except (DomainError, DjangoValidationError) as exc:
         form.add_service_error(exc)
         return None
     if version is not None:
@@ -365,16 +363,11 @@ def plan_publish(request: HttpRequest, principal: Principal, plan_id: str) -> Ht
     plan = _plan_or_404(principal, plan_id)
     try:
         version = services.plan_publish(tenant=principal.tenant, actor=principal, plan=plan)
-    except DjangoValidationError as exc:
-        errors = (
-            [m for key, items in exc.message_dict.items() for m in items]
-            if hasattr(exc, "error_dict")
-            else exc.messages
-        )
-        context = _detail_context(request, principal, plan, number=plan.latest_version, publish_errors=errors)
+    except ValidationError as exc:
+        context = _detail_context(request, principal, plan, number=plan.latest_version, publish_errors=exc.errors)
         return render(request, "journeys/detail.html", context)
     except Conflict as exc:
-        messages.error(request, str(exc.detail))
+        messages.error(request, exc.message)
     else:
         messages.success(
             request, f"Version {version.number} published; new runs use it, runs already going stay on theirs."
@@ -448,8 +441,8 @@ def plan_enrol(request: HttpRequest, principal: Principal, plan_id: str) -> Http
                 dry_run=not commit,
             )
         except Conflict as exc:
-            form.add_error(None, str(exc.detail))
-        except (DjangoValidationError, drf_exceptions.ValidationError) as exc:
+            form.add_error(None, exc.message)
+        except (DomainError, DjangoValidationError) as exc:
             form.add_service_error(exc)
         else:
             preview = _preview(result)
@@ -581,7 +574,7 @@ def _run_action(request: HttpRequest, principal: Principal, run_id: uuid.UUID, v
             services.run_cancel(tenant=tenant, actor=principal, run=run, reason=reason or "cancelled in the web UI")
             messages.success(request, "Run cancelled.")
     except Conflict as exc:
-        messages.error(request, str(exc.detail))
+        messages.error(request, exc.message)
     return redirect("journeys:run", run_id=run.pk)
 
 

@@ -58,17 +58,43 @@ class Catalogue:
     customer_fields: Mapping[str, FieldSpec] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where in the steps a problem is: ``index`` of the step (None: the list as a whole), and
+    how messages name it (``steps[3] (id "check")``)."""
+
+    index: int | None
+    label: str = "steps"
+
+    def __str__(self) -> str:
+        return self.label
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason the steps do not publish; as text, its place first: ``steps[3] (id "check"):
+    branch has no default``."""
+
+    place: Place
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.place}: {self.message}"
+
+
 class PlanError(ValueError):
-    """The steps do not make a publishable plan; ``errors`` lists every problem found."""
+    """The steps do not make a publishable plan; ``problems`` lists every problem found,
+    ``errors`` the same as text."""
 
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__("; ".join(errors))
-        self.errors = errors
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        self.errors = [str(problem) for problem in problems]
+        super().__init__("; ".join(self.errors))
 
 
-def _where(index: int, step: Any) -> str:
+def _where(index: int, step: Any) -> Place:
     step_id = step.get("id") if isinstance(step, Mapping) else None
-    return f'steps[{index}] (id "{step_id}")' if isinstance(step_id, str) else f"steps[{index}]"
+    return Place(index, f'steps[{index}] (id "{step_id}")' if isinstance(step_id, str) else f"steps[{index}]")
 
 
 def successors(step: Mapping[str, Any]) -> list[str]:
@@ -90,23 +116,25 @@ def successors(step: Mapping[str, Any]) -> list[str]:
 # --- one step ------------------------------------------------------------------------------
 
 
-def _text(step: Mapping[str, Any], key: str, errors: list[str], where: str, *, required: bool = True) -> str | None:
+def _text(
+    step: Mapping[str, Any], key: str, errors: list[Problem], where: Place, *, required: bool = True
+) -> str | None:
     value = step.get(key)
     if value is None and not required:
         return None
     if not isinstance(value, str) or not value:
-        errors.append(f"{where}: {step.get('type')} needs {key} (a non-empty string)")
+        errors.append(Problem(where, f"{step.get('type')} needs {key} (a non-empty string)"))
         return None
     return value
 
 
-def _check_send(step: dict[str, Any], catalogue: Catalogue | None, errors: list[str], where: str) -> None:
+def _check_send(step: dict[str, Any], catalogue: Catalogue | None, errors: list[Problem], where: Place) -> None:
     offer_from = step.get("offerFrom")
     if offer_from is not None:
         if not isinstance(offer_from, str) or not _VARIABLE.match(offer_from):
-            errors.append(f"{where}: offerFrom must name the variable a decide step stored its offer in")
+            errors.append(Problem(where, "offerFrom must name the variable a decide step stored its offer in"))
         if step.get("offerId") is not None or step.get("channelId") is not None or step.get("creativeId") is not None:
-            errors.append(f"{where}: give either offerFrom or offerId and channelId, not both")
+            errors.append(Problem(where, "give either offerFrom or offerId and channelId, not both"))
         return
     channel = _text(step, "channelId", errors, where)
     offer = _text(step, "offerId", errors, where)
@@ -114,82 +142,82 @@ def _check_send(step: dict[str, Any], catalogue: Catalogue | None, errors: list[
     if catalogue is None:
         return
     if channel is not None and channel not in catalogue.channels:
-        errors.append(f'{where}: unknown channel "{channel}"')
+        errors.append(Problem(where, f'unknown channel "{channel}"'))
     if offer is not None and offer not in catalogue.offers:
-        errors.append(f'{where}: unknown offer "{offer}"')
+        errors.append(Problem(where, f'unknown offer "{offer}"'))
     if creative is not None:
         owner = catalogue.creatives.get(creative)
         if owner is None:
-            errors.append(f'{where}: unknown creative "{creative}"')
+            errors.append(Problem(where, f'unknown creative "{creative}"'))
         elif owner != (offer, channel):
-            errors.append(f'{where}: creative "{creative}" is not the offer\'s creative on that channel')
+            errors.append(Problem(where, f'creative "{creative}" is not the offer\'s creative on that channel'))
 
 
-def _check_wait(step: dict[str, Any], errors: list[str], where: str, tick_seconds: float) -> None:
+def _check_wait(step: dict[str, Any], errors: list[Problem], where: Place, tick_seconds: float) -> None:
     ticks, duration = step.get("ticks"), step.get("duration")
     if (ticks is None) == (duration is None):
-        errors.append(f"{where}: wait needs ticks or duration (seconds), exactly one")
+        errors.append(Problem(where, "wait needs ticks or duration (seconds), exactly one"))
         return
     if ticks is not None:
         if isinstance(ticks, bool) or not isinstance(ticks, int) or not 1 <= ticks <= MAX_WAIT_TICKS:
-            errors.append(f"{where}: ticks must be an integer from 1 to {MAX_WAIT_TICKS:,}")
+            errors.append(Problem(where, f"ticks must be an integer from 1 to {MAX_WAIT_TICKS:,}"))
         return
     longest = MAX_WAIT_TICKS * tick_seconds
     # bounded before dividing: an integer like 10**400 cannot become a float (OverflowError)
     if isinstance(duration, bool) or not isinstance(duration, int | float) or not 0 < duration <= longest:
-        errors.append(f"{where}: duration must be a number of seconds above 0 and at most {longest:,.0f}")
+        errors.append(Problem(where, f"duration must be a number of seconds above 0 and at most {longest:,.0f}"))
         return
     # A wait lasts at least its duration: whole ticks, rounded up, at least one.
     step["ticks"] = max(1, math.ceil(duration / tick_seconds - 1e-9))
     if step["ticks"] > MAX_WAIT_TICKS:
-        errors.append(f"{where}: duration is more than {MAX_WAIT_TICKS} ticks")
+        errors.append(Problem(where, f"duration is more than {MAX_WAIT_TICKS} ticks"))
 
 
-def _check_branch(step: dict[str, Any], catalogue: Catalogue | None, errors: list[str], where: str) -> None:
+def _check_branch(step: dict[str, Any], catalogue: Catalogue | None, errors: list[Problem], where: Place) -> None:
     conditions = step.get("conditions")
     if not isinstance(conditions, list) or not conditions:
-        errors.append(f"{where}: branch needs conditions (a non-empty list of {{condition, next}})")
+        errors.append(Problem(where, "branch needs conditions (a non-empty list of {condition, next})"))
         conditions = []
     normalised = []
     for i, item in enumerate(conditions):
         if not isinstance(item, Mapping) or set(item) - {"condition", "next"}:
-            errors.append(f"{where}: conditions[{i}] must be an object with condition and next")
+            errors.append(Problem(where, f"conditions[{i}] must be an object with condition and next"))
             continue
         if not isinstance(item.get("next"), str) or not item["next"]:
-            errors.append(f"{where}: conditions[{i}] has no next")
+            errors.append(Problem(where, f"conditions[{i}] has no next"))
         try:
             condition = validate_condition(
                 item.get("condition"), catalogue.customer_fields if catalogue else None, f"conditions[{i}].condition"
             )
         except rules.RuleError as exc:
-            errors.append(f"{where}: {exc}")
+            errors.append(Problem(where, f"{exc}"))
             continue
         normalised.append({"condition": condition, "next": item.get("next")})
     if len(normalised) == len(conditions):
         step["conditions"] = normalised
     if "default" not in step or step["default"] in (None, ""):
-        errors.append(f"{where}: branch has no default")
+        errors.append(Problem(where, "branch has no default"))
     elif not isinstance(step["default"], str):
-        errors.append(f"{where}: default must be a step id")
+        errors.append(Problem(where, "default must be a step id"))
 
 
 def _check_step(
-    index: int, step: Any, catalogue: Catalogue | None, tick_seconds: float, errors: list[str]
+    index: int, step: Any, catalogue: Catalogue | None, tick_seconds: float, errors: list[Problem]
 ) -> dict[str, Any] | None:
     where = _where(index, step)
     if not isinstance(step, Mapping):
-        errors.append(f"{where}: a step is an object with id and type")
+        errors.append(Problem(where, "a step is an object with id and type"))
         return None
     out = dict(step)
     step_id, kind = out.get("id"), out.get("type")
     if not isinstance(step_id, str) or not _STEP_ID.match(step_id):
-        errors.append(f"{where}: id must be 1-64 letters, digits, '_', '-' or '.'")
+        errors.append(Problem(where, "id must be 1-64 letters, digits, '_', '-' or '.'"))
     if kind not in STEP_TYPES:
-        errors.append(f"{where}: unknown step type {kind!r}; use one of {', '.join(STEP_TYPES)}")
+        errors.append(Problem(where, f"unknown step type {kind!r}; use one of {', '.join(STEP_TYPES)}"))
         return out
     unknown = set(out) - {"id", "type", "name"} - _KEYS[kind]
     if unknown:
-        errors.append(f"{where}: {kind} does not take {', '.join(sorted(unknown))}")
+        errors.append(Problem(where, f"{kind} does not take {', '.join(sorted(unknown))}"))
     if kind not in ("branch", "end"):
         _text(out, "next", errors, where)
     if kind == "send":
@@ -198,10 +226,10 @@ def _check_step(
     elif kind == "decide":
         flow = _text(out, "decisionFlowId", errors, where)
         if catalogue is not None and flow is not None and flow not in catalogue.flows:
-            errors.append(f'{where}: unknown decision flow "{flow}"')
+            errors.append(Problem(where, f'unknown decision flow "{flow}"'))
         store = out.get("storeAs")
         if not isinstance(store, str) or not _VARIABLE.match(store):
-            errors.append(f"{where}: decide needs storeAs, a variable name (letters, digits, _)")
+            errors.append(Problem(where, "decide needs storeAs, a variable name (letters, digits, _)"))
     elif kind == "wait":
         _check_wait(out, errors, where, tick_seconds)
     elif kind == "branch":
@@ -209,15 +237,15 @@ def _check_step(
     elif kind == "update":
         values = out.get("set")
         if not isinstance(values, Mapping) or not values:
-            errors.append(f"{where}: update needs set, an object of variable names and values")
+            errors.append(Problem(where, "update needs set, an object of variable names and values"))
         else:
             bad = [name for name in values if not isinstance(name, str) or not _VARIABLE.match(name)]
             if bad:
-                errors.append(f"{where}: not variable names: {', '.join(map(str, bad))}")
+                errors.append(Problem(where, f"not variable names: {', '.join(map(str, bad))}"))
     elif kind == "end":
         outcome = out.get("outcome")
         if outcome is not None and (not isinstance(outcome, str) or not 0 < len(outcome) <= 100):
-            errors.append(f"{where}: outcome must be a string of 1-100 characters")
+            errors.append(Problem(where, "outcome must be a string of 1-100 characters"))
     return out
 
 
@@ -279,21 +307,21 @@ def _reach(start: Iterable[str], edges: Mapping[str, list[str]]) -> set[str]:
     return seen
 
 
-def _graph_errors(steps: list[dict[str, Any]]) -> list[str]:
+def _graph_errors(steps: list[dict[str, Any]]) -> list[Problem]:
     position = {step["id"]: i for i, step in enumerate(steps)}
     edges = {step["id"]: [t for t in successors(step) if t in position] for step in steps}
-    errors: list[str] = []
+    errors: list[Problem] = []
     reachable = _reach([steps[0]["id"]], edges)
     for i, step in enumerate(steps):
         if step["id"] not in reachable:
-            errors.append(f"{_where(i, step)}: not reachable from the first step")
+            errors.append(Problem(_where(i, step), "not reachable from the first step"))
     waitless = {node: [t for t in targets if steps[position[t]]["type"] != "wait"] for node, targets in edges.items()}
     nodes = [step["id"] for step in steps if step["type"] != "wait"]
     for component in _strongly_connected(nodes, waitless):
         if len(component) > 1 or component[0] in waitless[component[0]]:
             first = min(component, key=position.__getitem__)
             loop = " → ".join([*sorted(component, key=position.__getitem__), first])
-            errors.append(f"{_where(position[first], steps[position[first]])}: cycle without a wait: {loop}")
+            errors.append(Problem(_where(position[first], steps[position[first]]), f"cycle without a wait: {loop}"))
     reverse: dict[str, list[str]] = {step["id"]: [] for step in steps}
     for node, targets in edges.items():
         for target in targets:
@@ -301,7 +329,7 @@ def _graph_errors(steps: list[dict[str, Any]]) -> list[str]:
     reaches_end = _reach([step["id"] for step in steps if step["type"] == "end"], reverse)
     for i, step in enumerate(steps):
         if step["id"] in reachable and step["id"] not in reaches_end:
-            errors.append(f"{_where(i, step)}: no path from here reaches an end step")
+            errors.append(Problem(_where(i, step), "no path from here reaches an end step"))
     return errors
 
 
@@ -311,24 +339,24 @@ def validate_steps(
     """The steps normalised for publishing (wait durations as ticks, conditions typed), or
     ``PlanError`` listing every problem, each naming its step."""
     if not isinstance(steps, list) or not steps:
-        raise PlanError(["steps: a plan needs at least one step"])
+        raise PlanError([Problem(Place(None), "a plan needs at least one step")])
     if len(steps) > MAX_STEPS:
-        raise PlanError([f"steps: at most {MAX_STEPS} steps"])
-    errors: list[str] = []
+        raise PlanError([Problem(Place(None), f"at most {MAX_STEPS} steps")])
+    errors: list[Problem] = []
     out = [_check_step(i, step, catalogue, tick_seconds, errors) for i, step in enumerate(steps)]
     seen: dict[str, int] = {}
     for i, step in enumerate(out):
         step_id = step.get("id") if step else None
         if isinstance(step_id, str):
             if step_id in seen:
-                errors.append(f"{_where(i, step)}: duplicate id (also steps[{seen[step_id]}])")
+                errors.append(Problem(_where(i, step), f"duplicate id (also steps[{seen[step_id]}])"))
             seen.setdefault(step_id, i)
     for i, step in enumerate(out):
         if step is None:
             continue
         for target in successors(step):
             if target not in seen:
-                errors.append(f'{_where(i, step)}: next "{target}" is not a step of this plan')
+                errors.append(Problem(_where(i, step), f'next "{target}" is not a step of this plan'))
     if errors:
         raise PlanError(errors)
     normalised = [step for step in out if step is not None]

@@ -1,4 +1,4 @@
-"""One error shape for every 4xx:
+"""One error shape for every 4xx, from DRF's errors and the domain's (``kaireon.errors``):
 
     {"error": "segmentId: Segment has no materialized view.", "code": "invalid", "status": 400,
      "fields": {"segmentId": ["Segment has no materialized view."]}}
@@ -20,6 +20,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from kaireon import errors
+
 _CAMEL = re.compile(r"_([a-z0-9])")
 
 
@@ -28,6 +30,8 @@ def camel(name: str) -> str:
 
 
 class Conflict(exceptions.APIException):
+    """A 409; the API's form of ``kaireon.errors.Conflict`` and of Django's ``ProtectedError``."""
+
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The request conflicts with the current state of the resource."
     default_code = "conflict"
@@ -44,15 +48,11 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "too_large"
 
 
-def upload_max_bytes() -> int:
-    """The largest request body or uploaded file accepted (settings.UPLOAD_MAX_BYTES)."""
-    return int(getattr(settings, "UPLOAD_MAX_BYTES", 100_000_000))
+class Refused(exceptions.APIException):
+    """A 400 for a domain error of no more precise kind."""
 
-
-def too_large(what: str, size: int | None = None) -> PayloadTooLarge:
-    """A 413 saying what was too large, and the limit."""
-    got = f" ({size:,} bytes)" if size is not None else ""
-    return PayloadTooLarge(f"{what}{got} is larger than the {upload_max_bytes():,} bytes accepted (UPLOAD_MAX_BYTES).")
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid"
 
 
 def _data_fields() -> frozenset[str]:
@@ -84,7 +84,34 @@ def _flatten(detail: Any, prefix: str = "", raw_keys: bool = False) -> dict[str,
     return out
 
 
+def _validation_detail(exc: errors.ValidationError) -> dict[str, Any]:
+    """A domain validation error as DRF's detail: {key: [messages]}, a data field's keys nested
+    below it so that they are reported as they are ("attributes.shoe_size")."""
+    detail: dict[str, Any] = {}
+    data_fields = _data_fields()
+    for field, messages in exc.by_field().items():
+        key = field if field is not None else "non_field_errors"
+        head, _, rest = key.partition(".")
+        if head in data_fields and rest:
+            detail.setdefault(head, {}).setdefault(rest, []).extend(messages)
+        else:
+            detail.setdefault(key, []).extend(messages)
+    return detail
+
+
 def _as_drf(exc: Exception) -> Exception:
+    if isinstance(exc, errors.ValidationError):
+        return exceptions.ValidationError(_validation_detail(exc))
+    if isinstance(exc, errors.NotFound):
+        return exceptions.NotFound(exc.message)
+    if isinstance(exc, errors.Conflict):
+        return Conflict(exc.message, **exc.extra)
+    if isinstance(exc, errors.PermissionDenied):
+        return exceptions.PermissionDenied(exc.message)
+    if isinstance(exc, errors.TooLarge):
+        return PayloadTooLarge(exc.message)
+    if isinstance(exc, errors.DomainError):
+        return Refused(exc.message, str(exc.code))
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
             return exceptions.ValidationError(

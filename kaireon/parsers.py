@@ -18,6 +18,8 @@ from djangorestframework_camel_case.parser import CamelCaseJSONParser as _CamelC
 from djangorestframework_camel_case.util import underscoreize
 from rest_framework.exceptions import ParseError, ValidationError
 
+from kaireon.errors import too_large, upload_max_bytes
+
 
 class JSONInputError(ValueError):
     """JSON that parses but cannot be accepted; ``path`` says where ("variables.name", "[3]")."""
@@ -86,9 +88,6 @@ class CamelCaseJSONParser(_CamelCaseJSONParser):
     beyond UPLOAD_MAX_BYTES is a 413."""
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
-        # imported here: kaireon.exceptions imports DRF's views, whose settings import this module
-        from kaireon.exceptions import too_large, upload_max_bytes
-
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         limit = upload_max_bytes()
         # read one byte past the limit: a body that big is refused without being read whole

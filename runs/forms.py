@@ -25,16 +25,15 @@ FILTER_EXAMPLE = (
 
 
 class RunCreateForm(ServiceErrorsMixin, forms.Form):
-    # run_create's error keys → this form's fields ("filters.<path>" goes to the filter, prefixed
-    # by the path). Its only non-field error is "no batch-compatible channels", which belongs
-    # beside the channel choice.
+    # run_create's error fields → this form's fields ("filters.<path>" goes to the filter, prefixed
+    # by the path). Its only error about the input as a whole is "no batch-compatible channels",
+    # which belongs beside the channel choice.
     SERVICE_FIELDS = {
         "decision_flow_id": "decision_flow",
         "segment_id": "segment",
         "channel_ids": "channels",
-        "non_field_errors": "channels",
+        None: "channels",
     }
-    NOT_FOUND_FIELDS = (("Decision flow", "decision_flow"), ("Segment", "segment"))
 
     decision_flow = forms.ChoiceField(label="Decision flow")
     audience = forms.ChoiceField(

@@ -16,10 +16,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from rest_framework import exceptions as drf_exceptions
 
 from decisionflows.models import Channel, DecisionFlow
-from kaireon.exceptions import Conflict
+from kaireon.errors import Conflict, DomainError
 from kaireon.models import Role
 from kaireon.pages import ACTIVE_STATUSES, STOP_POLLING, tenant_page
 from kaireon.pagination import query_int
@@ -183,7 +182,7 @@ def run_new(request: HttpRequest, principal: Principal) -> HttpResponse:
         if form.is_valid():
             try:
                 run = services.run_create(tenant=tenant, actor=principal, **form.service_arguments())
-            except (drf_exceptions.ValidationError, drf_exceptions.NotFound, DjangoValidationError) as exc:
+            except (DomainError, DjangoValidationError) as exc:
                 form.add_service_error(exc)
             else:
                 messages.success(request, f"Run “{run.name}” created; it starts as soon as a worker picks it up.")
@@ -218,7 +217,7 @@ def run_cancel(request: HttpRequest, principal: Principal, run_id: str) -> HttpR
     try:
         services.run_cancel(tenant=principal.tenant, actor=principal, run=run, reason="cancelled in the web UI")
     except Conflict as exc:
-        messages.error(request, str(exc.detail))
+        messages.error(request, exc.message)
     else:
         messages.success(request, f"Run “{run.name}” cancelled. Chunks not yet processed will not run.")
     return redirect("runs:detail", run_id=run.pk)
@@ -231,7 +230,7 @@ def run_delete(request: HttpRequest, principal: Principal, run_id: str) -> HttpR
     try:
         services.run_delete(tenant=principal.tenant, actor=principal, instance=run, reason="deleted in the web UI")
     except Conflict as exc:
-        messages.error(request, str(exc.detail))
+        messages.error(request, exc.message)
         return redirect("runs:detail", run_id=run.pk)
     messages.success(request, f"Run “{run.name}” and its results were deleted.")
     return redirect("runs:list")

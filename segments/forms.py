@@ -80,7 +80,6 @@ class RecommendForm(ServiceErrorsMixin, forms.Form):
     """The customer page's "recommend now" box: a published flow and, optionally, a channel."""
 
     SERVICE_FIELDS = {"decision_flow_id": "decision_flow"}
-    NOT_FOUND_FIELDS = (("Decision flow", "decision_flow"),)
 
     decision_flow = forms.ChoiceField(label="Decision flow")
     channel = forms.ChoiceField(label="Channel", required=False)

@@ -25,12 +25,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from rest_framework import exceptions as drf_exceptions
 
 from decisionflows.models import Contact, Offer
 from decisionflows.recommend import recommend_for_customer
 from kaireon import rules
-from kaireon.exceptions import Conflict
+from kaireon.errors import Conflict, DomainError
 from kaireon.models import Role, Tenant
 from kaireon.pages import tenant_page
 from kaireon.pagination import query_int
@@ -124,9 +123,6 @@ def _segment_form_context(principal: Principal, form: SegmentForm, segment: Segm
     }
 
 
-SERVICE_ERRORS = (drf_exceptions.ValidationError, drf_exceptions.NotFound, DjangoValidationError)
-
-
 # --- segments: pages -----------------------------------------------------------------------
 
 
@@ -181,7 +177,7 @@ def segment_new(request: HttpRequest, principal: Principal) -> HttpResponse:
         if form.is_valid():
             try:
                 segment = services.segment_create(tenant=principal.tenant, actor=principal, data=form.service_data())
-            except SERVICE_ERRORS as exc:
+            except (DomainError, DjangoValidationError) as exc:
                 form.add_service_error(exc)
             else:
                 messages.success(
@@ -204,7 +200,7 @@ def segment_edit(request: HttpRequest, principal: Principal, segment_id: str) ->
                 segment = services.segment_update(
                     tenant=principal.tenant, actor=principal, instance=segment, data=form.service_data()
                 )
-            except SERVICE_ERRORS as exc:
+            except (DomainError, DjangoValidationError) as exc:
                 form.add_service_error(exc)
             else:
                 messages.success(
@@ -222,7 +218,7 @@ def segment_refresh(request: HttpRequest, principal: Principal, segment_id: str)
     segment = _segment_or_404(principal, segment_id)
     try:
         segment = services.segment_refresh(tenant=principal.tenant, actor=principal, segment=segment)
-    except SERVICE_ERRORS as exc:
+    except (DomainError, DjangoValidationError) as exc:
         messages.error(request, f"The segment could not be refreshed: {_first_message(exc)}")
     else:
         messages.success(request, f"Segment refreshed: {segment.customer_count:,} customers match now.")
@@ -239,7 +235,7 @@ def segment_delete(request: HttpRequest, principal: Principal, segment_id: str) 
         messages.error(request, _in_use_message(segment, exc.protected_objects))
         return redirect("segments:detail", segment_id=segment.pk)
     except Conflict as exc:
-        messages.error(request, str(exc.detail))
+        messages.error(request, exc.message)
         return redirect("segments:detail", segment_id=segment.pk)
     messages.success(request, f"Segment “{segment.name}” deleted. Its past runs keep their results.")
     return redirect("segments:list")
@@ -468,7 +464,7 @@ def customer_recommend(request: HttpRequest, principal: Principal, customer_id: 
                 debug=True,
             )
         except Conflict as exc:
-            form.add_error("decision_flow", str(exc.detail))
+            form.add_error("decision_flow", exc.message)
         except DjangoValidationError as exc:
             form.add_service_error(exc)
         else:

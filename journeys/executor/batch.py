@@ -12,7 +12,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
-from rest_framework.exceptions import APIException
 
 from decisionflows.models import DecisionFlow
 from decisionflows.recommend import CUSTOMER_FIELDS, recommend_for_customer
@@ -21,6 +20,7 @@ from journeys.executor import sends
 from journeys.executor.state import _NO_PLAN, RUN_FIELDS, RunState, Work, claim, compiled_plans
 from journeys.models import ExecutionRun, RunEvent, RunStatus
 from journeys.sending import TenantCatalogue
+from kaireon.errors import DomainError
 from kaireon.models import Tenant
 from segments.models import Customer
 
@@ -184,7 +184,7 @@ class Batch:
             # a savepoint: an error inside the engine must not abort the batch's transaction
             with transaction.atomic():
                 result = recommend_for_customer(tenant=self.tenant(run.tenant_id), flow=flow, customer=customer)
-        except (APIException, ValidationError) as exc:
+        except (DomainError, ValidationError) as exc:
             self.finish(work, RunStatus.FAILED, error=f"step {step['id']}: {exc}")
             return
         best = result["recommendations"][0] if result["recommendations"] else None

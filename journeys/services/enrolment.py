@@ -19,10 +19,10 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
-from rest_framework import exceptions
 
 from decisionflows.models import ActiveStatus, ContactPolicy, PolicyType
 from journeys import bulk, events, selectors
+from journeys.error_codes import JourneyErrorCode
 from journeys.models import (
     LIVE_STATUSES,
     ExecutionRun,
@@ -32,7 +32,7 @@ from journeys.models import (
     RunStatus,
 )
 from journeys.uuids import time_ordered_uuids, uuid7
-from kaireon.exceptions import Conflict
+from kaireon.errors import Conflict, NotFound
 from kaireon.models import Tenant
 from kaireon.services import Actor, audit_record
 from segments import sql as segment_sql
@@ -55,11 +55,12 @@ def _lock_plan(*, tenant: Tenant, plan: Plan) -> tuple[Plan, PlanVersion]:
     """The plan, locked, and the version new runs execute; 409 when it cannot start runs."""
     locked = Plan.objects.select_for_update(no_key=True).filter(pk=plan.pk, tenant=tenant).first()
     if locked is None:
-        raise exceptions.NotFound("No such journey.")
+        raise NotFound("No such journey.")
     if not locked.executable:
         state = "it has no published version" if locked.published_version is None else f"its status is {locked.status}"
         raise Conflict(
             f"Journey {locked.key!r} cannot start runs: {state}; it must be active and published.",
+            code=JourneyErrorCode.NOT_EXECUTABLE,
             current_status=locked.status,
         )
     assert locked.published_version is not None
@@ -232,12 +233,17 @@ def run_execute(
     locked, version = _lock_plan(tenant=tenant, plan=plan)
     customer = customer_for(tenant=tenant, contact=contact)
     if Customer.objects.filter(pk=customer.pk).filter(_suppression_query(tenant=tenant)).exists():
-        raise Conflict(f"Contact {customer.external_id!r} is suppressed.", reason="suppressed")
+        raise Conflict(
+            f"Contact {customer.external_id!r} is suppressed.",
+            code=JourneyErrorCode.SUPPRESSED,
+            reason=JourneyErrorCode.SUPPRESSED,
+        )
     existing = ExecutionRun.objects.filter(plan=locked, customer=customer, status__in=sorted(LIVE_STATUSES)).first()
     if existing is not None:
         raise Conflict(
             f"Contact {customer.external_id!r} is already enrolled in journey {locked.key!r}.",
-            reason="already_enrolled",
+            code=JourneyErrorCode.ALREADY_ENROLLED,
+            reason=JourneyErrorCode.ALREADY_ENROLLED,
             run_id=str(existing.pk),
             current_status=existing.status,
         )

@@ -13,8 +13,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from journeys import plans, selectors
+from journeys.error_codes import JourneyErrorCode
 from journeys.models import Plan, PlanStatus, PlanVersion
-from kaireon.exceptions import Conflict
+from kaireon import errors
+from kaireon.errors import Conflict
 from kaireon.models import Tenant
 from kaireon.services import Actor, audit_record, instance_delete, snapshot
 
@@ -102,6 +104,24 @@ def plan_delete(*, tenant: Tenant, actor: Actor, instance: Plan) -> None:
     instance_delete(tenant=tenant, actor=actor, instance=instance)
 
 
+def _steps_invalid(exc: plans.PlanError) -> errors.ValidationError:
+    """Each problem reported under "steps" as its text (as the API always has), with the path of
+    its step ("steps[3]") and the message without its place, for pages that show it by the step."""
+    return errors.ValidationError(
+        [
+            errors.FieldError(
+                "steps",
+                str(problem),
+                JourneyErrorCode.INVALID_STEP,
+                path="steps" if problem.place.index is None else f"steps[{problem.place.index}]",
+                short=problem.message,
+            )
+            for problem in exc.problems
+        ],
+        code=JourneyErrorCode.INVALID_STEP,
+    )
+
+
 @transaction.atomic
 def plan_publish(*, tenant: Tenant, actor: Actor, plan: Plan) -> PlanVersion:
     """Check the draft's graph (journeys.plans.validate_steps) against the tenant's catalogue and
@@ -122,7 +142,7 @@ def plan_publish(*, tenant: Tenant, actor: Actor, plan: Plan) -> PlanVersion:
             tick_seconds=float(settings.JOURNEYS_TICK_SECONDS),
         )
     except plans.PlanError as exc:
-        raise ValidationError({"steps": exc.errors}) from None
+        raise _steps_invalid(exc) from None
     now = timezone.now()
     published_by = actor.actor_label if actor is not None else "system"
     remaining = plans.remaining_steps(steps)

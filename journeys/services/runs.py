@@ -15,7 +15,6 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from rest_framework import exceptions
 
 from journeys import bulk, events, selectors
 from journeys.models import (
@@ -25,7 +24,7 @@ from journeys.models import (
     RunEvent,
     RunStatus,
 )
-from kaireon.exceptions import Conflict
+from kaireon.errors import Conflict, NotFound
 from kaireon.models import Tenant
 from kaireon.services import Actor, audit_record
 
@@ -41,7 +40,7 @@ def _locked_run(*, tenant: Tenant, run: ExecutionRun | uuid.UUID | str) -> Execu
     run_id = run.pk if isinstance(run, ExecutionRun) else run
     locked = ExecutionRun.objects.select_for_update(no_key=True).filter(tenant=tenant, pk=run_id).first()
     if locked is None:
-        raise exceptions.NotFound("No such journey run.")
+        raise NotFound("No such journey run.")
     return locked
 
 

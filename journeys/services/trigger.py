@@ -10,12 +10,12 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from rest_framework import exceptions
 
 from journeys import selectors
+from journeys.error_codes import JourneyErrorCode
 from journeys.models import ExecutionRun, IdempotencyKey, Plan
 from journeys.services.enrolment import customer_for, run_execute
-from kaireon.exceptions import Conflict
+from kaireon.errors import Conflict, NotFound
 from kaireon.models import Tenant
 from kaireon.services import Actor
 from segments.models import Customer
@@ -39,7 +39,9 @@ def _trigger_customer(*, tenant: Tenant, contact_id: str | None, profile_id: uui
     )
     found = Customer.objects.filter(tenant=tenant, pk=customer_id).first() if customer_id else None
     if found is None:
-        raise exceptions.NotFound("Unknown profileId; give contactId (the externalId) for a contact new to journeys.")
+        raise NotFound(
+            "Unknown profileId; give contactId (the externalId) for a contact new to journeys.", field="profile_id"
+        )
     return found
 
 
@@ -68,7 +70,9 @@ def run_trigger(
         if stored is not None:
             if stored.request_hash != digest:
                 raise Conflict(
-                    "This Idempotency-Key was used with a different request.", reason="idempotency_key_reused"
+                    "This Idempotency-Key was used with a different request.",
+                    code=JourneyErrorCode.IDEMPOTENCY_KEY_REUSED,
+                    reason=JourneyErrorCode.IDEMPOTENCY_KEY_REUSED,
                 )
             return stored.run, False
     customer = _trigger_customer(tenant=tenant, contact_id=contact_id, profile_id=profile_id)
@@ -79,6 +83,8 @@ def run_trigger(
                 IdempotencyKey.objects.create(tenant=tenant, key=idempotency_key, request_hash=digest, run=run)
         except IntegrityError:
             raise Conflict(
-                "This Idempotency-Key is being used by a concurrent request; retry.", reason="idempotency_key_race"
+                "This Idempotency-Key is being used by a concurrent request; retry.",
+                code=JourneyErrorCode.IDEMPOTENCY_KEY_RACE,
+                reason=JourneyErrorCode.IDEMPOTENCY_KEY_RACE,
             ) from None
     return run, True

@@ -12,14 +12,14 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
-from rest_framework import exceptions
 
 from decisionflows.models import Channel, DecisionFlow
 from decisionflows.selectors import flow_runnable_version
-from kaireon.exceptions import Conflict
+from kaireon.errors import Conflict, ErrorCode, ValidationError, not_found
 from kaireon.models import Tenant
 from kaireon.services import Actor, audit_record, snapshot
 from runs import executor, hooks
+from runs.error_codes import RunErrorCode
 from runs.models import ChunkStatus, ExecutionMode, Run, RunChunk, RunStatus
 from runs.services.execution import TRANSIENT_ERRORS, run_chunk_fail, run_chunk_process, run_finalize, run_plan
 from segments.locks import segment_lock_in_use
@@ -32,10 +32,6 @@ try:
     from kombu.exceptions import OperationalError as BrokerError
 except ImportError:  # pragma: no cover - kombu ships with celery
     BrokerError = OSError  # type: ignore[misc,assignment]
-
-
-def _not_found(what: str, value: str) -> exceptions.NotFound:
-    return exceptions.NotFound(f"{what} {value!r} not found.")
 
 
 # --- create --------------------------------------------------------------------------------
@@ -56,34 +52,38 @@ def run_create(
     """Validate as seed 000 says, snapshot the flow's published version and store a pending run;
     planning is enqueued after commit (``dispatch=False`` leaves that to the caller)."""
     if not decision_flow_id:
-        raise exceptions.ValidationError({"decision_flow_id": ["This field is required."]})
+        raise ValidationError({"decision_flow_id": "This field is required."}, code=ErrorCode.REQUIRED)
     if not segment_id and filters is None:
-        raise exceptions.ValidationError({"segment_id": ["This field is required (or give ad-hoc filters)."]})
+        raise ValidationError(
+            {"segment_id": "This field is required (or give ad-hoc filters)."}, code=ErrorCode.REQUIRED
+        )
     flow = DecisionFlow.objects.filter(tenant=tenant, pk=decision_flow_id).first()
     if flow is None:
-        raise _not_found("Decision flow", decision_flow_id)
+        raise not_found("Decision flow", decision_flow_id, field="decision_flow_id")
     segment = None
     if segment_id:
         # Kept from deletion until the run is stored (with the filters frozen by then), rather
         # than pulled from under the check.
         segment = segment_lock_in_use(tenant=tenant, segment_id=segment_id)
         if segment is None:
-            raise _not_found("Segment", segment_id)
+            raise not_found("Segment", segment_id, field="segment_id")
         if not segment.has_view or not segment_view_exists(segment):
-            raise exceptions.ValidationError(
-                {"segment_id": ["Segment has no materialized view: save it with filters first."]}
+            raise ValidationError(
+                {"segment_id": "Segment has no materialized view: save it with filters first."},
+                code=RunErrorCode.SEGMENT_WITHOUT_VIEW,
             )
     clean_filters = None
     if filters is not None and segment is None:
         clean_filters = validated_filters(tenant=tenant, filters=filters)
     version = flow_runnable_version(flow)
     if version is None:
-        raise exceptions.ValidationError(
+        raise ValidationError(
             {
-                "decision_flow_id": [
+                "decision_flow_id": (
                     f"Decision flow {flow.key!r} is not runnable: it must be active with a published version."
-                ]
-            }
+                )
+            },
+            code=RunErrorCode.FLOW_NOT_RUNNABLE,
         )
     batch_channels = Channel.objects.filter(tenant=tenant).active().batch_compatible()
     wanted = list(dict.fromkeys(channel_ids or []))
@@ -91,8 +91,9 @@ def run_create(
         found = set(batch_channels.filter(pk__in=wanted).values_list("pk", flat=True))
         missing = [c for c in wanted if c not in found]
         if missing:
-            raise exceptions.ValidationError(
-                {"channel_ids": [f"Not active batch-compatible channels of this tenant: {', '.join(missing)}."]}
+            raise ValidationError(
+                {"channel_ids": f"Not active batch-compatible channels of this tenant: {', '.join(missing)}."},
+                code=RunErrorCode.CHANNELS_NOT_BATCH,
             )
     else:
         # All of them, as they are now: a channel activated while the run goes is not added to
@@ -100,7 +101,7 @@ def run_create(
         wanted = list(batch_channels.order_by("pk").values_list("pk", flat=True))
         if not wanted:
             message = "No batch-compatible channels found (delivery mode file, integration or manual)."
-            raise exceptions.ValidationError({"non_field_errors": [message]})
+            raise ValidationError(message, code=RunErrorCode.NO_BATCH_CHANNELS)
     audience_name = segment.name if segment else "ad-hoc filter"
     run = Run.objects.create(
         tenant=tenant,
@@ -153,7 +154,11 @@ def run_start_inline(*, tenant: Tenant, actor: Actor, run: Run) -> None:
     process (after commit). Any other status is a 409."""
     locked = Run.objects.select_for_update().get(pk=run.pk, tenant=tenant)
     if locked.status != RunStatus.PENDING:
-        raise Conflict(f"Run is {locked.status}; only a pending run can be executed.", current_status=locked.status)
+        raise Conflict(
+            f"Run is {locked.status}; only a pending run can be executed.",
+            code=RunErrorCode.NOT_PENDING,
+            current_status=locked.status,
+        )
     Run.objects.filter(pk=run.pk).update(execution_mode=ExecutionMode.INLINE, updated_at=timezone.now())
     audit_record(
         tenant=tenant,
@@ -201,7 +206,9 @@ def run_cancel(*, tenant: Tenant, actor: Actor, run: Run, reason: str = "") -> R
     locked = Run.objects.select_for_update().get(pk=run.pk, tenant=tenant)
     if locked.status not in (RunStatus.PENDING, RunStatus.RUNNING):
         raise Conflict(
-            f"Run is {locked.status}; only pending or running runs can be cancelled.", current_status=locked.status
+            f"Run is {locked.status}; only pending or running runs can be cancelled.",
+            code=RunErrorCode.ALREADY_FINISHED,
+            current_status=locked.status,
         )
     now = timezone.now()
     Run.objects.filter(pk=run.pk).update(status=RunStatus.CANCELLED, completed_at=now, updated_at=now)
@@ -228,7 +235,11 @@ def run_delete(*, tenant: Tenant, actor: Actor, instance: Run, reason: str = "")
     list(RunChunk.objects.select_for_update().filter(run_id=instance.pk).order_by("pk").values_list("pk", flat=True))
     locked = Run.objects.select_for_update().get(pk=instance.pk, tenant=tenant)
     if not locked.is_finished:
-        raise Conflict(f"Run is {locked.status}; cancel it before deleting it.", current_status=locked.status)
+        raise Conflict(
+            f"Run is {locked.status}; cancel it before deleting it.",
+            code=RunErrorCode.NOT_FINISHED,
+            current_status=locked.status,
+        )
     if not locked.is_discarded:
         executor.contact_history_keep(run=locked)
     hooks.run_before_delete(locked)

@@ -8,18 +8,18 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from kaireon.exceptions import Conflict
+from kaireon.errors import Conflict, ValidationError
 from kaireon.models import Tenant
 from kaireon.services import Actor, audit_record, snapshot
 from segments import selectors
 from segments.attributes import validate_attributes
 from segments.models import Customer
-from segments.services._shared import changes, invalid
+from segments.services._shared import changes
 
 
 def _check_external_id(value: str) -> None:
     if "/" in value:
-        raise invalid({"externalId": "must not contain '/' (the API addresses customers by it)"})
+        raise ValidationError({"externalId": "must not contain '/' (the API addresses customers by it)"})
 
 
 @transaction.atomic
@@ -31,7 +31,7 @@ def customer_create(*, tenant: Tenant, actor: Actor, data: Mapping[str, Any]) ->
         fields.pop("attributes", None) or {}, selectors.attribute_schema(tenant=tenant)
     )
     if problems:
-        raise invalid(problems)
+        raise ValidationError(problems)
     customer = Customer(tenant=tenant, attributes=attributes, **fields)
     try:
         with transaction.atomic():
@@ -50,7 +50,7 @@ def customer_update(
     customer = Customer.objects.select_for_update().get(pk=instance.pk, tenant=tenant)
     fields = dict(data)
     if "external_id" in fields and fields.pop("external_id") != customer.external_id:
-        raise invalid({"externalId": "cannot be changed; it identifies the customer"})
+        raise ValidationError({"externalId": "cannot be changed; it identifies the customer"})
     schema = selectors.attribute_schema(tenant=tenant)
     if "attributes" in fields or not partial:
         given = fields.pop("attributes", None) or {}
@@ -63,7 +63,7 @@ def customer_update(
             if required and name not in merged and f"attributes.{name}" not in problems:
                 problems[f"attributes.{name}"] = "required by the customer schema"
         if problems:
-            raise invalid(problems)
+            raise ValidationError(problems)
         fields["attributes"] = merged
     before = snapshot(customer)
     for name, value in fields.items():

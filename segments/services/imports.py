@@ -22,7 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
-from kaireon.exceptions import too_large, upload_max_bytes
+from kaireon.errors import ValidationError, too_large, upload_max_bytes
 from kaireon.models import Role, Tenant
 from kaireon.principal import Principal
 from kaireon.services import Actor, audit_record
@@ -31,7 +31,6 @@ from segments.importing import readers
 from segments.importing.engine import ImportStats, import_stream
 from segments.importing.rows import RowError
 from segments.models import CustomerImport, ImportFormat, ImportRunner, ImportStatus
-from segments.services._shared import invalid
 
 logger = logging.getLogger(__name__)
 
@@ -51,14 +50,14 @@ class ImportFailed(Exception):
 def _import_format(requested: str | None, file_name: str) -> str:
     if requested:
         if requested not in ImportFormat.values:
-            raise invalid({"format": f"use csv or json, not {requested!r}"})
+            raise ValidationError({"format": f"use csv or json, not {requested!r}"})
         return requested
     extension = os.path.splitext(file_name)[1].lower()
     if extension in (".csv", ".txt"):
         return ImportFormat.CSV
     if extension in (".json", ".jsonl", ".ndjson"):
         return ImportFormat.JSON
-    raise invalid({"format": "cannot tell the format from the file name; pass format csv or json"})
+    raise ValidationError({"format": "cannot tell the format from the file name; pass format csv or json"})
 
 
 @transaction.atomic
@@ -95,7 +94,7 @@ def customer_import_create(
         body = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
         job.file_path = default_storage.save(f"imports/{tenant.pk}/{job.pk}.jsonl", ContentFile(body.encode()))
     else:
-        raise invalid({"file": "send a file, or a JSON body with customers"})
+        raise ValidationError({"file": "send a file, or a JSON body with customers"})
     if actor is not None:
         job.requested_by = actor.user if actor.user is not None and actor.user.pk else None
         job.requested_by_key = actor.api_key

@@ -7,13 +7,13 @@ from typing import Any
 
 from django.db import transaction
 
-from kaireon.exceptions import Conflict
+from kaireon.errors import Conflict, ValidationError
 from kaireon.models import Tenant
 from kaireon.services import Actor, audit_record, snapshot
 from segments import selectors
 from segments.attributes import RESERVED_NAMES
 from segments.models import CustomerAttribute, Segment
-from segments.services._shared import changes, invalid
+from segments.services._shared import changes
 
 
 def _segments_conflict(message: str, segments: list[Segment]) -> Conflict:
@@ -29,9 +29,9 @@ def customer_attribute_create(*, tenant: Tenant, actor: Actor, data: Mapping[str
     """Add an attribute to the tenant's customer schema (names are unique and not built-in)."""
     name = data["name"]
     if name in RESERVED_NAMES:
-        raise invalid({"name": f"{name!r} is a built-in customer field; choose another name"})
+        raise ValidationError({"name": f"{name!r} is a built-in customer field; choose another name"})
     if CustomerAttribute.objects.filter(tenant=tenant, name=name).exists():
-        raise invalid({"name": f"the schema already has an attribute named {name!r}"})
+        raise ValidationError({"name": f"the schema already has an attribute named {name!r}"})
     attribute = CustomerAttribute.objects.create(tenant=tenant, **data)
     audit_record(tenant=tenant, actor=actor, action="create", instance=attribute, after=snapshot(attribute))
     return attribute
@@ -44,7 +44,7 @@ def customer_attribute_update(
     """Change label, description, required or type; a type used by segment filters stays (409)."""
     attribute = CustomerAttribute.objects.select_for_update().get(pk=instance.pk, tenant=tenant)
     if "name" in data and data["name"] != attribute.name:
-        raise invalid({"name": "an attribute cannot be renamed; add a new one instead"})
+        raise ValidationError({"name": "an attribute cannot be renamed; add a new one instead"})
     if "type" in data and data["type"] != attribute.type:
         used_by = selectors.segments_using_fields(tenant=tenant, names={attribute.name})
         if used_by:

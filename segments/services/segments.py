@@ -10,11 +10,12 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from kaireon.errors import ValidationError
 from kaireon.models import Tenant
 from kaireon.services import Actor, audit_record, snapshot
 from segments import selectors, sql
 from segments.models import Segment
-from segments.services._shared import changes, invalid
+from segments.services._shared import changes
 
 
 def _check_segment_name(*, tenant: Tenant, name: str, exclude: str | None = None) -> None:
@@ -22,7 +23,7 @@ def _check_segment_name(*, tenant: Tenant, name: str, exclude: str | None = None
     if exclude is not None:
         clash = clash.exclude(pk=exclude)
     if clash.exists():
-        raise invalid({"name": f"the tenant already has a segment named {name!r}"})
+        raise ValidationError({"name": f"the tenant already has a segment named {name!r}"})
 
 
 def _build_view(segment: Segment) -> None:
@@ -30,7 +31,7 @@ def _build_view(segment: Segment) -> None:
     try:
         where = selectors.customer_where(tenant=segment.tenant, filters=segment.filters)
     except sql.CompileError as exc:
-        raise invalid({"filters": str(exc)}) from None
+        raise ValidationError({"filters": str(exc)}) from None
     view_name = sql.view_name_for(segment.pk)
     with connection.cursor() as cursor:
         for statement in sql.create_view_sql(view_name=view_name, where=where, vendor=connection.vendor):

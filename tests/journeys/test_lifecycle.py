@@ -10,7 +10,7 @@ import pytest
 from journeys import engine, executor, services
 from journeys.models import ExecutionRun, JourneyClock, RunEvent, RunStatus
 from journeys.selectors import clock_tick
-from kaireon.exceptions import Conflict
+from kaireon.errors import Conflict
 from kaireon.models import AuditLog
 from tests.journeys.conftest import actions, advance, make_plan, reachable_customers, step_events
 
@@ -182,7 +182,7 @@ def test_invalid_transitions_are_conflicts_naming_the_current_status(tenant, wel
 
 
 def test_another_tenants_run_is_not_found(tenant, other_tenant, welcome, contact):
-    from rest_framework.exceptions import NotFound
+    from kaireon.errors import NotFound
 
     run = engine.execute(welcome, contact)
     with pytest.raises(NotFound):

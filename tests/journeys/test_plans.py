@@ -10,7 +10,8 @@ from django.core.exceptions import ValidationError
 
 from journeys import engine, plans, services
 from journeys.models import PlanStatus, PlanVersion
-from kaireon.exceptions import Conflict
+from kaireon import errors
+from kaireon.errors import Conflict
 from kaireon.models import AuditLog
 from kaireon.rules import FieldSpec
 from tests.journeys.conftest import advance, make_plan, reachable_customers
@@ -198,9 +199,10 @@ def test_publish_turns_the_draft_into_version_one_and_the_plan_active(tenant, sy
 def test_publish_rejects_an_invalid_graph_naming_the_step(tenant, system_actor, catalogue):
     steps = [{"id": "check", "type": "branch", "conditions": [{"condition": {}, "next": "done"}]}, end()]
     plan = make_plan(tenant, steps, publish=False)
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(errors.ValidationError) as caught:
         services.plan_publish(tenant=tenant, actor=system_actor, plan=plan)
-    assert caught.value.message_dict == {"steps": ['steps[0] (id "check"): branch has no default']}
+    assert caught.value.by_field() == {"steps": ['steps[0] (id "check"): branch has no default']}
+    assert [(e.path, e.short) for e in caught.value.errors] == [("steps[0]", "branch has no default")]
     plan.refresh_from_db()
     assert plan.published_version is None
 
@@ -212,9 +214,9 @@ def test_publish_checks_references_in_the_tenant(tenant, other_tenant, system_ac
     steps = [{"id": "a", "type": "send", "channelId": foreign.email.pk, "offerId": catalogue.offers["loan"].pk,
               "next": "done"}, end()]  # fmt: skip
     plan = make_plan(tenant, steps, publish=False)
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(errors.ValidationError) as caught:
         services.plan_publish(tenant=tenant, actor=system_actor, plan=plan)
-    assert caught.value.message_dict["steps"] == [f'steps[0] (id "a"): unknown channel "{foreign.email.pk}"']
+    assert caught.value.by_field()["steps"] == [f'steps[0] (id "a"): unknown channel "{foreign.email.pk}"']
 
 
 def test_editing_a_published_plan_starts_a_draft_and_runs_keep_their_version(tenant, system_actor, welcome_steps):

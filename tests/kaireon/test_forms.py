@@ -7,15 +7,13 @@ from typing import Any
 import pytest
 from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import exceptions as drf_exceptions
 
-from kaireon.exceptions import Conflict
-from kaireon.forms import ServiceErrorsMixin, messages_of
+from kaireon.errors import Conflict, FieldError, NotFound, ValidationError, not_found
+from kaireon.forms import ServiceErrorsMixin
 
 
 class FlowForm(ServiceErrorsMixin, forms.Form):
-    SERVICE_FIELDS = {"decision_flow_id": "decision_flow", "non_field_errors": "channels", "gone_id": "gone"}
-    NOT_FOUND_FIELDS = (("Decision flow", "decision_flow"), ("Segment", "segment"))
+    SERVICE_FIELDS = {"decision_flow_id": "decision_flow", "channel_ids": "channels", "gone_id": "gone"}
 
     decision_flow = forms.CharField(required=False)
     channels = forms.CharField(required=False)
@@ -60,18 +58,18 @@ def _added(form_class: type[ServiceErrorsMixin], exc: Exception) -> dict[str, li
 # --- each kind of exception -----------------------------------------------------------------
 
 
-def test_drf_validation_error_by_key():
-    exc = drf_exceptions.ValidationError({"decision_flow_id": ["Is not runnable."], "filters": ["Give a filter."]})
+def test_validation_error_by_field():
+    exc = ValidationError({"decision_flow_id": ["Is not runnable."], "filters": "Give a filter."})
     assert _added(FlowForm, exc) == {"decision_flow": ["Is not runnable."], "filters": ["Give a filter."]}
 
 
-def test_drf_nested_detail_says_where():
-    exc = drf_exceptions.ValidationError({"channels": {"0": ["Not active."], "2": ["Unknown."]}})
-    assert _added(FlowForm, exc) == {"channels": ["0: Not active.", "2: Unknown."]}
+def test_validation_error_paths_say_where():
+    exc = ValidationError([FieldError("channels[0]", "Not active."), FieldError("channels[2]", "Unknown.")])
+    assert _added(FlowForm, exc) == {"channels": ["[0]: Not active.", "[2]: Unknown."]}
 
 
-def test_drf_validation_error_without_keys_is_a_non_field_error():
-    exc = drf_exceptions.ValidationError(["First problem.", "Second problem."])
+def test_validation_error_without_fields_is_a_non_field_error():
+    exc = ValidationError(["First problem.", "Second problem."])
     assert _added(FlowForm, exc) == {"__all__": ["First problem.", "Second problem."]}
 
 
@@ -85,7 +83,7 @@ def test_django_messages_without_keys_are_non_field_errors():
     assert _added(FlowForm, exc) == {"__all__": ["One.", "Two."]}
 
 
-def test_other_api_exceptions_are_non_field_errors():
+def test_other_domain_errors_are_non_field_errors():
     assert _added(FlowForm, Conflict("The run is already running.")) == {"__all__": ["The run is already running."]}
 
 
@@ -99,8 +97,17 @@ def test_what_is_no_service_error_is_raised_again():
 
 
 def test_alias_names_the_field():
-    exc = drf_exceptions.ValidationError({"non_field_errors": ["No batch-compatible channels."]})
+    exc = ValidationError({"channel_ids": "No batch-compatible channels."})
     assert _added(FlowForm, exc) == {"channels": ["No batch-compatible channels."]}
+
+
+def test_alias_of_none_places_errors_about_the_whole_input():
+    class WholeToChannels(FlowForm):
+        SERVICE_FIELDS = {None: "channels"}
+
+    exc = ValidationError("No batch-compatible channels.")
+    assert _added(WholeToChannels, exc) == {"channels": ["No batch-compatible channels."]}
+    assert _added(FlowForm, exc) == {"__all__": ["No batch-compatible channels."]}
 
 
 def test_alias_to_a_field_the_form_lacks_is_a_non_field_error():
@@ -121,8 +128,8 @@ def test_nested_key_goes_to_the_field_prefixed_by_where():
     }
 
 
-def test_nested_key_with_an_index_and_drf_detail():
-    exc = drf_exceptions.ValidationError({"filters[2]": ["a condition is an object"]})
+def test_nested_key_with_an_index_and_domain_error():
+    exc = ValidationError({"filters[2]": "a condition is an object"})
     assert _added(FlowForm, exc) == {"filters": ["[2]: a condition is an object"]}
 
 
@@ -144,23 +151,24 @@ def test_hooks_reword_messages_and_locations():
 # --- not found ------------------------------------------------------------------------------
 
 
-def test_not_found_goes_to_the_field_its_message_names():
-    assert _added(FlowForm, drf_exceptions.NotFound("Decision flow 'x' not found.")) == {
+def test_not_found_goes_to_the_field_that_referenced_it():
+    assert _added(FlowForm, not_found("Decision flow", "x", field="decision_flow_id")) == {
         "decision_flow": ["Decision flow 'x' not found."]
     }
+    assert _added(FlowForm, NotFound("No such filter.", field="filters")) == {"filters": ["No such filter."]}
 
 
 def test_not_found_of_a_field_the_form_lacks_or_unnamed_is_a_non_field_error():
-    # "Segment" names a field FlowForm does not have; "Offer" no field at all
-    for message in ("Segment 's' not found.", "Offer 'o' not found."):
-        assert _added(FlowForm, drf_exceptions.NotFound(message)) == {"__all__": [message]}
+    # "segment_id" names a field FlowForm does not have; the offer's no field at all
+    for exc in (not_found("Segment", "s", field="segment_id"), not_found("Offer", "o")):
+        assert _added(FlowForm, exc) == {"__all__": [exc.message]}
 
 
 # --- unmatched ------------------------------------------------------------------------------
 
 
 def test_unmatched_keys_are_non_field_errors_without_their_key():
-    exc = drf_exceptions.ValidationError({"batch_size": ["Must be from 1 to 1000."], "name": ["Too long."]})
+    exc = ValidationError({"batch_size": "Must be from 1 to 1000.", "name": "Too long."})
     assert _added(FlowForm, exc) == {"__all__": ["Must be from 1 to 1000.", "Too long."]}
     assert _added(PlainForm, exc) == {"__all__": ["Must be from 1 to 1000."], "name": ["Too long."]}
 
@@ -176,7 +184,7 @@ def test_non_field_can_name_a_field():
 
 def test_service_errors_groups_by_field_without_adding_them():
     form = FlowForm(data={})
-    exc = drf_exceptions.ValidationError({"decision_flow_id": ["a"], "filters.all": ["b"], "other": ["c"]})
+    exc = ValidationError({"decision_flow_id": "a", "filters.all": "b", "other": "c"})
     assert form.service_errors(exc) == {"decision_flow": ["a"], "filters": ["all: b"], None: ["c"]}
     assert not form.errors
 
@@ -185,9 +193,4 @@ def test_error_messages_and_text_read_the_declared_fields():
     exc = DjangoValidationError({"filters.all[0].field": ["unknown field 'x'"], "decision_flow_id": ["required"]})
     assert FlowForm.error_messages(exc) == ["all[0].field: unknown field 'x'", "required"]
     assert FlowForm.error_text(exc) == "all[0].field: unknown field 'x' required"
-    assert PlainForm.error_text(drf_exceptions.NotFound("Segment 's' not found.")) == "Segment 's' not found."
-
-
-def test_messages_of_flattens_nested_details():
-    assert messages_of({"a": ["x", {"b": "y"}], "c": "z"}) == ["a: x", "a: b: y", "c: z"]
-    assert messages_of("plain") == ["plain"]
+    assert PlainForm.error_text(not_found("Segment", "s", field="segment_id")) == "Segment 's' not found."

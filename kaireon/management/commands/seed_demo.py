@@ -4,9 +4,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from rest_framework.exceptions import APIException
 
 from kaireon.demo import DEFAULT_CUSTOMERS, DEFAULT_SEED, PASSWORD, USERS, demo_seed
+from kaireon.errors import DomainError
 
 
 class Command(BaseCommand):
@@ -37,7 +37,7 @@ class Command(BaseCommand):
             raise CommandError("--customers must be 0 or more.")
         try:
             report = demo_seed(customers=options["customers"], seed=options["seed"], with_run=options["with_run"])
-        except (DjangoValidationError, APIException) as exc:
+        except (DjangoValidationError, DomainError) as exc:
             raise CommandError(f"The demo data could not be created: {exc}") from exc
         for line in report.lines():
             self.stdout.write(line)

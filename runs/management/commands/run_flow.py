@@ -5,9 +5,9 @@ import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from rest_framework.exceptions import APIException
 
 from decisionflows.models import DecisionFlow
+from kaireon.errors import DomainError
 from kaireon.models import Tenant
 from runs import selectors, services
 from runs.models import ExecutionMode, Run
@@ -48,8 +48,8 @@ class Command(BaseCommand):
                 name=options["name"],
                 dispatch=not options["inline"],
             )
-        except APIException as exc:
-            raise CommandError(str(exc.detail)) from exc
+        except DomainError as exc:
+            raise CommandError(exc.message) from exc
         self.stdout.write(f"Run {run.pk}: {run.name}")
         if options["inline"]:
             Run.objects.filter(pk=run.pk).update(execution_mode=ExecutionMode.COMMAND)
