@@ -31,7 +31,7 @@ from campaigns.models import CampaignFile, CampaignRun, FileStatus
 from decisionflows.models import Channel, Creative, Offer
 from decisionflows.personalization import render
 from kaireon.csvexport import CsvWriter
-from kaireon.exceptions import camel
+from kaireon.naming import camel
 from runs.models import Recommendation, RunStatus
 from runs.selectors import EXPORT_PAGE, customer_fields, offer_fields
 from segments.models import Customer

@@ -30,8 +30,8 @@ from campaigns.models import Campaign, CampaignRun, CampaignRunStatus, CampaignS
 from decisionflows.models import Channel, DecisionFlow
 from kaireon import errors
 from kaireon.errors import Conflict, DomainError, not_found
-from kaireon.exceptions import camel
 from kaireon.models import Tenant
+from kaireon.naming import camel
 from kaireon.services import Actor, audit_record, snapshot
 from runs.models import Run
 from runs.services import run_create, run_delete

@@ -28,9 +28,9 @@ from decisionflows.models import (
     PolicyType,
 )
 from decisionflows.pipeline import DEFAULT_WEIGHTS
-from kaireon.exceptions import camel
 from kaireon.forms import ServiceErrorsMixin, parse_json_text
 from kaireon.models import Tenant
+from kaireon.naming import camel
 from kaireon.templatetags.kaireon_ui import CHANNEL_TYPES
 
 # What a new flow starts with: every offer, every active contact policy, PRIE with the default

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.conf import settings
@@ -21,12 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from kaireon import errors
-
-_CAMEL = re.compile(r"_([a-z0-9])")
-
-
-def camel(name: str) -> str:
-    return _CAMEL.sub(lambda m: m.group(1).upper(), name)
+from kaireon.naming import camel
 
 
 class Conflict(exceptions.APIException):

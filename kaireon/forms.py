@@ -26,7 +26,7 @@ from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
 
 from kaireon import errors
-from kaireon.exceptions import camel
+from kaireon.naming import camel
 from kaireon.parsers import JSONInputError, loads
 from kaireon.validators import validate_name
 

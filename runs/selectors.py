@@ -16,8 +16,8 @@ from decisionflows.engine import merge_funnels
 from decisionflows.models import Channel, ContactPolicy, Creative, Offer
 from decisionflows.personalization import render
 from kaireon.csvexport import CsvWriter
-from kaireon.exceptions import camel
 from kaireon.models import Tenant
+from kaireon.naming import camel
 from runs.models import ChunkStatus, Recommendation, Run, RunChunk
 from segments.models import Customer
 
