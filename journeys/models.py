@@ -98,7 +98,7 @@ class PlanVersion(models.Model):
 # --- execution runs ------------------------------------------------------------------------
 
 
-class RunStatus(models.TextChoices):
+class ExecutionRunStatus(models.TextChoices):
     PENDING = "pending"  # enrolled with a start tick still in the future
     ACTIVE = "active"  # due: the next tick executes its current step
     WAITING = "waiting"  # in a wait step until wake_tick
@@ -108,14 +108,16 @@ class RunStatus(models.TextChoices):
     CANCELLED = "cancelled"
 
 
-TERMINAL_STATUSES = frozenset({RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED})
+TERMINAL_STATUSES = frozenset({ExecutionRunStatus.COMPLETED, ExecutionRunStatus.FAILED, ExecutionRunStatus.CANCELLED})
 # A contact is "enrolled" in a plan while one of its runs is in one of these.
-LIVE_STATUSES = frozenset({RunStatus.PENDING, RunStatus.ACTIVE, RunStatus.WAITING, RunStatus.PAUSED})
+LIVE_STATUSES = frozenset(
+    {ExecutionRunStatus.PENDING, ExecutionRunStatus.ACTIVE, ExecutionRunStatus.WAITING, ExecutionRunStatus.PAUSED}
+)
 # What the tick looks at (with wake_tick ≤ the tick).
-DUE_STATUSES = frozenset({RunStatus.PENDING, RunStatus.ACTIVE, RunStatus.WAITING})
+DUE_STATUSES = frozenset({ExecutionRunStatus.PENDING, ExecutionRunStatus.ACTIVE, ExecutionRunStatus.WAITING})
 
 
-def _sorted(statuses: frozenset[RunStatus]) -> list[str]:
+def _sorted(statuses: frozenset[ExecutionRunStatus]) -> list[str]:
     return sorted(str(s) for s in statuses)
 
 
@@ -142,7 +144,7 @@ class ExecutionRun(models.Model):
     contact_id = models.CharField(max_length=128)  # the customer's externalId when enrolled
     # uuid5 of tenant and externalId (journeys.selectors.profile_uuid): the public API's profileId.
     profile_id = models.UUIDField()
-    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.ACTIVE)
+    status = models.CharField(max_length=10, choices=ExecutionRunStatus.choices, default=ExecutionRunStatus.ACTIVE)
     # The status a paused run goes back to on resume (pending, active or waiting); blank otherwise.
     paused_from = models.CharField(max_length=10, blank=True)
     current_step = models.CharField(max_length=64, null=True, blank=True)
@@ -176,7 +178,7 @@ class ExecutionRun(models.Model):
                 name="journey_run_one_live_per_contact",
             ),
             models.CheckConstraint(
-                condition=models.Q(status__in=[s.value for s in RunStatus]), name="journey_run_status_valid"
+                condition=models.Q(status__in=[s.value for s in ExecutionRunStatus]), name="journey_run_status_valid"
             ),
         ]
         indexes = [

@@ -41,10 +41,10 @@ from journeys.models import (
     DUE_STATUSES,
     LIVE_STATUSES,
     ExecutionRun,
+    ExecutionRunStatus,
     Plan,
     PlanStatus,
     PlanVersion,
-    RunStatus,
 )
 from journeys.templatetags.journeys_ui import describe, referenced_ids, step_views
 from kaireon.exceptions import Conflict
@@ -65,7 +65,7 @@ POLL_SECONDS = 3
 # Bulk enrolment writes this many runs per COPY / executemany (the API's default is 100, which
 # makes a 100,000-contact segment 1,000 round trips).
 ENROL_BATCH_SIZE = 1000
-STATUS_ORDER = [s.value for s in RunStatus]
+STATUS_ORDER = [s.value for s in ExecutionRunStatus]
 LIVE_ORDER = [s for s in STATUS_ORDER if s in LIVE_STATUSES]
 
 
@@ -539,7 +539,7 @@ def _run_context(principal: Principal, run: ExecutionRun, cancel_form: CancelRun
         "live": live,
         "poll_seconds": POLL_SECONDS,
         "can_pause": principal.is_editor and run.status in DUE_STATUSES,
-        "can_resume": principal.is_editor and run.status == RunStatus.PAUSED,
+        "can_resume": principal.is_editor and run.status == ExecutionRunStatus.PAUSED,
         "can_cancel": principal.is_editor and live,
         "cancel_form": cancel_form or CancelRunForm(),
         "tick": selectors.clock_tick(),

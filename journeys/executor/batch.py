@@ -19,7 +19,7 @@ from decisionflows.recommend import CUSTOMER_FIELDS, recommend_for_customer
 from journeys import bulk, conditions, events
 from journeys.executor import sends
 from journeys.executor.state import _NO_PLAN, RUN_FIELDS, RunState, Work, claim, compiled_plans
-from journeys.models import ExecutionRun, RunEvent, RunStatus
+from journeys.models import ExecutionRun, ExecutionRunStatus, RunEvent
 from journeys.sending import TenantCatalogue
 from kaireon.models import Tenant
 from segments.models import Customer
@@ -127,12 +127,12 @@ class Batch:
 
     def start(self, work: Work) -> None:
         run = work.run
-        if run.status == RunStatus.PENDING:
-            run.status = RunStatus.ACTIVE
+        if run.status == ExecutionRunStatus.PENDING:
+            run.status = ExecutionRunStatus.ACTIVE
             self.event(work, "started")
-        elif run.status == RunStatus.WAITING:
+        elif run.status == ExecutionRunStatus.WAITING:
             step = work.plan.steps.get(run.current_step or "")
-            run.status = RunStatus.ACTIVE
+            run.status = ExecutionRunStatus.ACTIVE
             if step is None:
                 return  # the step loop fails it
             self.event(work, "woke", step=step["id"], ticks=step["ticks"])
@@ -141,7 +141,7 @@ class Batch:
     def step_wait(self, work: Work, step: Mapping[str, Any]) -> None:
         self.visit(work)
         run = work.run
-        run.status, run.wake_tick = RunStatus.WAITING, self.tick + int(step["ticks"])
+        run.status, run.wake_tick = ExecutionRunStatus.WAITING, self.tick + int(step["ticks"])
         self.event(work, "wait", step=step["id"], ticks=step["ticks"], wakeTick=run.wake_tick)
 
     def step_update(self, work: Work, step: Mapping[str, Any]) -> None:
@@ -169,7 +169,7 @@ class Batch:
         outcome = step.get("outcome") or "completed"
         self.event(work, "end", step=step["id"], outcome=outcome)
         work.run.steps_completed += 1
-        self.finish(work, RunStatus.COMPLETED, outcome=outcome)
+        self.finish(work, ExecutionRunStatus.COMPLETED, outcome=outcome)
 
     def step_decide(self, work: Work, step: Mapping[str, Any]) -> None:
         self.visit(work)
@@ -178,14 +178,14 @@ class Batch:
         customer = Customer.objects.filter(pk=run.customer_id).first()
         if flow is None or customer is None:
             missing = "decision flow" if flow is None else "customer"
-            self.finish(work, RunStatus.FAILED, error=f"step {step['id']}: the {missing} no longer exists")
+            self.finish(work, ExecutionRunStatus.FAILED, error=f"step {step['id']}: the {missing} no longer exists")
             return
         try:
             # a savepoint: an error inside the engine must not abort the batch's transaction
             with transaction.atomic():
                 result = recommend_for_customer(tenant=self.tenant(run.tenant_id), flow=flow, customer=customer)
         except (APIException, ValidationError) as exc:
-            self.finish(work, RunStatus.FAILED, error=f"step {step['id']}: {exc}")
+            self.finish(work, ExecutionRunStatus.FAILED, error=f"step {step['id']}: {exc}")
             return
         best = result["recommendations"][0] if result["recommendations"] else None
         chosen = None
@@ -224,14 +224,16 @@ class Batch:
             self.start(work)
         limit = int(settings.JOURNEYS_MAX_STEPS_PER_TICK)
         for _ in range(limit):
-            live = [w for w in self.works if w.run.status == RunStatus.ACTIVE]
+            live = [w for w in self.works if w.run.status == ExecutionRunStatus.ACTIVE]
             if not live:
                 break
             sending: list[Work] = []
             for work in live:
                 step = work.plan.steps.get(work.run.current_step or "")
                 if step is None:
-                    self.finish(work, RunStatus.FAILED, error=f"step {work.run.current_step!r} is not in the plan")
+                    self.finish(
+                        work, ExecutionRunStatus.FAILED, error=f"step {work.run.current_step!r} is not in the plan"
+                    )
                 elif step["type"] == "send":
                     sending.append(work)
                 else:
@@ -242,7 +244,7 @@ class Batch:
             run = work.run
             run.current_tick = self.tick
             run.updated_at = self.now
-            if run.status == RunStatus.ACTIVE:
+            if run.status == ExecutionRunStatus.ACTIVE:
                 # the step limit: carry on at the next tick
                 run.wake_tick = self.tick + 1
 

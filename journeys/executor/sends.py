@@ -17,7 +17,7 @@ from decisionflows.models import CONTACT_HISTORY_COLUMNS, ContactHistory, Contac
 from decisionflows.personalization import render, token_refs
 from journeys import bulk
 from journeys.executor.state import RunState, Work
-from journeys.models import Delivery, RunStatus
+from journeys.models import Delivery, ExecutionRunStatus
 from journeys.sending import Send, Verdict, check_sends
 
 if TYPE_CHECKING:
@@ -212,4 +212,4 @@ def _blocked(batch: Batch, work: Work, step: Mapping[str, Any], verdict: Verdict
         batch.advance(work, step["onBlocked"])
     else:
         run.steps_completed += 1
-        batch.finish(work, RunStatus.COMPLETED, outcome="blocked")
+        batch.finish(work, ExecutionRunStatus.COMPLETED, outcome="blocked")

@@ -26,10 +26,10 @@ from journeys import bulk, events, selectors
 from journeys.models import (
     LIVE_STATUSES,
     ExecutionRun,
+    ExecutionRunStatus,
     Plan,
     PlanVersion,
     RunEvent,
-    RunStatus,
 )
 from journeys.uuids import time_ordered_uuids, uuid7
 from kaireon.exceptions import Conflict
@@ -117,7 +117,7 @@ def _new_run(
         customer_id=customer_id,
         contact_id=external_id,
         profile_id=selectors.profile_uuid(tenant.pk, external_id),
-        status=RunStatus.PENDING if pending else RunStatus.ACTIVE,
+        status=ExecutionRunStatus.PENDING if pending else ExecutionRunStatus.ACTIVE,
         current_step=first,
         visits={},
         steps_remaining=int(version.remaining.get(first, len(version.steps))),
@@ -166,7 +166,7 @@ def _run_rows(
         "plan_id": plan.pk,
         "version_id": version.pk,
         "plan_version": version.number,
-        "status": RunStatus.ACTIVE.value,
+        "status": ExecutionRunStatus.ACTIVE.value,
         "paused_from": "",
         "current_step": first,
         "visits": {},

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from journeys import engine, executor, services
-from journeys.models import ExecutionRun, JourneyClock, RunEvent, RunStatus
+from journeys.models import ExecutionRun, ExecutionRunStatus, JourneyClock, RunEvent
 from journeys.selectors import clock_tick
 from kaireon.exceptions import Conflict
 from kaireon.models import AuditLog
@@ -23,7 +23,7 @@ def contact(tenant, catalogue):
 def test_execute_starts_an_active_run_with_every_seed_field(tenant, welcome, contact):
     advance(4)
     run = engine.execute(welcome, {"contact": {"id": contact.external_id, "email": contact.email}}, {"tier": "gold"})
-    assert run.status == RunStatus.ACTIVE
+    assert run.status == ExecutionRunStatus.ACTIVE
     assert (run.plan_id, run.plan_version, run.contact_id) == (welcome.pk, 1, contact.external_id)
     assert (run.current_step, run.steps_completed, run.steps_remaining) == ("hello", 0, 5)
     assert (run.start_tick, run.current_tick, run.wake_tick) == (4, 4, 4)
@@ -95,15 +95,15 @@ def test_wait_duration_is_converted_with_the_tick_length(tenant, catalogue, sett
 def test_pause_and_resume_an_active_run(tenant, welcome, contact):
     run = engine.execute(welcome, contact)
     paused = engine.pause_run(run.pk, tenant=tenant)
-    assert paused.status == RunStatus.PAUSED
+    assert paused.status == ExecutionRunStatus.PAUSED
     advance()
     run.refresh_from_db()
     assert (run.status, run.steps_completed) == ("paused", 0)  # the tick left it alone
     resumed = engine.resume_run(run.pk, tenant=tenant)
-    assert resumed.status == RunStatus.ACTIVE
+    assert resumed.status == ExecutionRunStatus.ACTIVE
     advance()
     run.refresh_from_db()
-    assert run.status == RunStatus.WAITING
+    assert run.status == ExecutionRunStatus.WAITING
     assert actions(run)[:3] == ["enrolled", "paused", "resumed"]
 
 
@@ -113,11 +113,11 @@ def test_a_paused_wait_resumes_waiting_and_wakes_on_time(tenant, welcome, contac
     engine.pause_run(run.pk, tenant=tenant)
     advance(3)  # the wake tick passes while paused
     run.refresh_from_db()
-    assert run.status == RunStatus.PAUSED
-    assert engine.resume_run(run.pk, tenant=tenant).status == RunStatus.WAITING
+    assert run.status == ExecutionRunStatus.PAUSED
+    assert engine.resume_run(run.pk, tenant=tenant).status == ExecutionRunStatus.WAITING
     advance()
     run.refresh_from_db()
-    assert run.status == RunStatus.COMPLETED
+    assert run.status == ExecutionRunStatus.COMPLETED
     assert RunEvent.objects.get(run=run, action="woke").tick == start + 4
 
 
@@ -126,13 +126,13 @@ def test_pending_run_starts_at_its_start_tick(tenant, welcome, contact):
     run = services.run_execute(tenant=tenant, actor=None, plan=welcome, contact=contact, start_tick=now + 2)
     assert (run.status, run.start_tick, run.wake_tick) == ("pending", now + 2, now + 2)
     engine.pause_run(run.pk, tenant=tenant)
-    assert engine.resume_run(run.pk, tenant=tenant).status == RunStatus.PENDING
+    assert engine.resume_run(run.pk, tenant=tenant).status == ExecutionRunStatus.PENDING
     advance()
     run.refresh_from_db()
-    assert run.status == RunStatus.PENDING
+    assert run.status == ExecutionRunStatus.PENDING
     advance()
     run.refresh_from_db()
-    assert run.status == RunStatus.WAITING
+    assert run.status == ExecutionRunStatus.WAITING
     assert actions(run)[:5] == ["enrolled", "paused", "resumed", "started", "send"]
 
 

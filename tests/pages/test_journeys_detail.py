@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from journeys import services
-from journeys.models import ExecutionRun, Plan, PlanVersion, RunStatus
+from journeys.models import ExecutionRun, ExecutionRunStatus, Plan, PlanVersion
 from journeys.templatetags.journeys_ui import condition_text, describe, ordered, seconds_text
 from kaireon.models import AuditLog, Role
 from tests.pages.journeys_fixtures import admin, advance, enrol, make_plan, reachable, welcome_steps
@@ -88,7 +88,7 @@ def test_live_counts_per_step_and_status_and_the_poll(as_viewer, tenant, welcome
     assert 'data-step-count="4"' in pause
     assert "3 waiting" in pause
     assert "1 paused" in pause
-    ExecutionRun.objects.filter(plan=welcome).update(status=RunStatus.CANCELLED)
+    ExecutionRun.objects.filter(plan=welcome).update(status=ExecutionRunStatus.CANCELLED)
     assert as_viewer.get(f"/journeys/{welcome.pk}/live/").status_code == 286
 
 
