@@ -18,7 +18,7 @@ from decisionflows.personalization import render, token_refs
 from journeys import bulk
 from journeys.executor.state import RunState, Work
 from journeys.models import Delivery, ExecutionRunStatus
-from journeys.sending import Send, Verdict, check_sends
+from journeys.sending import SendRequest, Verdict, check_sends
 
 if TYPE_CHECKING:
     from journeys.executor.batch import Batch
@@ -71,7 +71,7 @@ def step_sends(batch: Batch, works: list[Work]) -> None:
         for i in indexes:
             target = targets[i]
             assert target is not None
-            sends.append(Send(works[i].run.customer_id, *target))
+            sends.append(SendRequest(works[i].run.customer_id, *target))
         flags = {
             c["id"]: (c["suppressed"], c["unsubscribed"])
             for i in indexes
