@@ -162,7 +162,7 @@ def timed_tick(runs: int) -> tuple[float, int, int]:
         time.sleep(0.1)
     elapsed = time.monotonic() - started
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM journeys_delivery")
+        cursor.execute("SELECT count(*) FROM journeys_send")
         sends = int(cursor.fetchone()[0])
         cursor.execute("SELECT coalesce(sum(steps_completed), 0) FROM journeys_executionrun")
         steps = int(cursor.fetchone()[0])

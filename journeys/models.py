@@ -237,7 +237,7 @@ class RunEvent(models.Model):
         return f"{self.run_id} #{self.seq} {self.action}"
 
 
-class Delivery(models.Model):
+class Send(models.Model):
     """One send of a run: the offer on a channel, personalized. Written in the transaction that
     advances the run, with the contact-history row; the unique (run, step, visit) key makes a
     send happen once even if the same step of the same visit is executed again."""
@@ -245,7 +245,7 @@ class Delivery(models.Model):
     id = models.BigAutoField(primary_key=True)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False)
     run = models.ForeignKey(
-        ExecutionRun, on_delete=models.CASCADE, related_name="deliveries", db_constraint=False, db_index=False
+        ExecutionRun, on_delete=models.CASCADE, related_name="sends", db_constraint=False, db_index=False
     )
     step = models.CharField(max_length=64)
     visit = models.PositiveIntegerField()
@@ -273,7 +273,6 @@ class Delivery(models.Model):
 
     class Meta:
         ordering = ["run", "id"]
-        verbose_name_plural = "deliveries"
         constraints = [
             models.UniqueConstraint(fields=["run", "step", "visit"], name="journey_delivery_once"),
         ]

@@ -17,13 +17,13 @@ from decisionflows.models import CONTACT_HISTORY_COLUMNS, ContactHistory, Contac
 from decisionflows.personalization import render, token_refs
 from journeys import bulk
 from journeys.executor.state import RunState, Work
-from journeys.models import Delivery, ExecutionRunStatus
+from journeys.models import ExecutionRunStatus, Send
 from journeys.sending import SendRequest, Verdict, check_sends
 
 if TYPE_CHECKING:
     from journeys.executor.batch import Batch
 
-DELIVERY_COLUMNS = (
+SEND_COLUMNS = (
     "tenant_id",
     "run_id",
     "step",
@@ -92,7 +92,7 @@ def step_sends(batch: Batch, works: list[Work]) -> None:
             _blocked(batch, work, step, verdict)
     # Written now, not at the end of the batch: caps and cooldowns checked by a later send of
     # this batch (the next wave) must count these contacts.
-    bulk.insert(Delivery, DELIVERY_COLUMNS, batch.deliveries[batch.written :])
+    bulk.insert(Send, SEND_COLUMNS, batch.deliveries[batch.written :])
     bulk.insert(ContactHistory, CONTACT_HISTORY_COLUMNS, batch.history[batch.written :])
     batch.written = len(batch.deliveries)
 
@@ -105,14 +105,14 @@ def _delivered(works: list[Work]) -> set[tuple[str, str | None, int]]:
         connection.ensure_connection()
         with connection.connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT run_id::text, step, visit FROM {Delivery._meta.db_table} "  # noqa: S608  (our table)
+                f"SELECT run_id::text, step, visit FROM {Send._meta.db_table} "  # noqa: S608  (our table)
                 "WHERE run_id = ANY(%s::uuid[]) AND step = ANY(%s::text[])",
                 [[str(pk) for pk in run_ids], steps],
             )
             rows = cursor.fetchall()
     else:
         rows = list(
-            Delivery.objects.filter(run_id__in=[uuid.UUID(pk) for pk in run_ids], step__in=steps).values_list(
+            Send.objects.filter(run_id__in=[uuid.UUID(pk) for pk in run_ids], step__in=steps).values_list(
                 "run_id", "step", "visit"
             )
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from journeys import engine
-from journeys.models import Delivery, ExecutionRun, IdempotencyKey, JourneyClock, Plan, PlanVersion, RunEvent
+from journeys.models import ExecutionRun, IdempotencyKey, JourneyClock, Plan, PlanVersion, RunEvent, Send
 from tests.journeys.conftest import advance, reachable_customers
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +20,7 @@ def test_admin_pages_render(admin_client, tenant, welcome):
         PlanVersion: PlanVersion.objects.get(plan=welcome),
         ExecutionRun: run,
         RunEvent: RunEvent.objects.filter(run=run).first(),
-        Delivery: Delivery.objects.get(run=run),
+        Send: Send.objects.get(run=run),
         IdempotencyKey: IdempotencyKey.objects.get(),
         JourneyClock: JourneyClock.objects.get(),
     }

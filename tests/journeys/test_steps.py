@@ -12,7 +12,7 @@ import pytest
 from decisionflows import services as df
 from decisionflows.models import ContactHistory
 from journeys import bulk, engine, executor, services
-from journeys.models import Delivery, ExecutionRun, RunEvent
+from journeys.models import ExecutionRun, RunEvent, Send
 from journeys.selectors import clock_tick
 from segments.models import Customer
 from tests.journeys.conftest import actions, advance, make_plan, reachable_customers, step_events
@@ -44,7 +44,7 @@ def test_send_records_contact_history_and_a_personalized_delivery(tenant, catalo
         catalogue.offers["loan"].pk,
         catalogue.email.pk,
     )
-    delivery = Delivery.objects.get(run=run)
+    delivery = Send.objects.get(run=run)
     assert (delivery.step, delivery.visit, delivery.subject, delivery.content) == (
         "hello",
         1,
@@ -74,7 +74,7 @@ def test_send_blocked_by_suppression_follows_on_blocked(tenant, welcome):
     assert blocked.data["code"] == "contact_policy"
     assert blocked.data["policy"] == "No suppressed"
     assert not ContactHistory.objects.filter(source_id=str(run.pk)).exists()
-    assert not Delivery.objects.filter(run=run).exists()
+    assert not Send.objects.filter(run=run).exists()
     assert step_events(run) == [("hello", "send_blocked"), ("stopped", "end")]
 
 
@@ -210,7 +210,7 @@ def test_decide_stores_the_chosen_offer_and_send_uses_it(tenant, catalogue):
         "score": pytest.approx(best["score"]),
     }
     assert run.outcome == "finished"
-    delivery = Delivery.objects.get(run=run)
+    delivery = Send.objects.get(run=run)
     assert (delivery.offer_id, delivery.channel_id, delivery.creative_id) == (
         best["offer_id"],
         best["channel_id"],
@@ -260,7 +260,7 @@ def test_a_send_replayed_from_the_same_state_is_not_sent_again(tenant, two_sends
     ExecutionRun.objects.filter(pk=run.pk).update(**before)
     RunEvent.objects.filter(run=run, seq__gt=before["event_seq"]).delete()
     services.journey_batch_process(tick=tick)
-    assert Delivery.objects.filter(run=run).count() == 1
+    assert Send.objects.filter(run=run).count() == 1
     assert ContactHistory.objects.filter(source_id=str(run.pk)).count() == 1
     event = RunEvent.objects.get(run=run, action="send")
     assert event.data["duplicate"] is True
@@ -280,7 +280,7 @@ def test_a_batch_that_dies_after_its_sends_leaves_nothing_and_is_redone_once(ten
     with mock.patch.object(bulk, "update", crash), pytest.raises(ConnectionError):
         services.journey_batch_process(tick=tick)
     assert not ContactHistory.objects.filter(source="journey").exists()
-    assert not Delivery.objects.exists()
+    assert not Send.objects.exists()
     assert {r.status for r in ExecutionRun.objects.filter(plan=two_sends)} == {"active"}
     assert bulk.update is real_update
     assert services.journey_batch_process(tick=tick).sends == 4  # the retry
@@ -288,7 +288,7 @@ def test_a_batch_that_dies_after_its_sends_leaves_nothing_and_is_redone_once(ten
     for run in runs:
         run.refresh_from_db()
         assert run.status == "completed"
-        assert Delivery.objects.filter(run=run).count() == 2
+        assert Send.objects.filter(run=run).count() == 2
         assert ContactHistory.objects.filter(source_id=str(run.pk)).count() == 2
         assert [s for s, a in step_events(run) if a == "send"] == ["first", "second"]
 
@@ -308,7 +308,7 @@ def test_a_loop_through_a_wait_sends_once_per_visit(tenant, catalogue):
     ]
     run = engine.execute(make_plan(tenant, steps), reachable_customers(tenant, 1)[0])
     advance(3)
-    assert list(Delivery.objects.filter(run=run).order_by("visit").values_list("step", "visit")) == [
+    assert list(Send.objects.filter(run=run).order_by("visit").values_list("step", "visit")) == [
         ("nudge", 1),
         ("nudge", 2),
         ("nudge", 3),

@@ -9,7 +9,7 @@ import pytest
 
 from decisionflows.models import ContactHistory
 from journeys import engine, services, tasks
-from journeys.models import DUE_STATUSES, Delivery, ExecutionRun, RunEvent
+from journeys.models import DUE_STATUSES, ExecutionRun, RunEvent, Send
 from journeys.selectors import clock_tick
 from segments.models import Customer
 from tests.journeys.conftest import STEP_ACTIONS, make_plan
@@ -83,7 +83,7 @@ def test_two_workers_share_the_ticks_and_process_each_step_once(celery_worker_pr
     )
     assert len(steps) == 4 * RUNS
     assert set(steps.values()) == {1}, [key for key, n in steps.items() if n > 1][:5]
-    assert Delivery.objects.filter(run__plan=plan).count() == 2 * RUNS
+    assert Send.objects.filter(run__plan=plan).count() == 2 * RUNS
     assert ContactHistory.objects.filter(tenant=tenant, source="journey").count() == 2 * RUNS
     for run in ExecutionRun.objects.filter(plan=plan)[:20]:
         assert services.run_events_verify(run=run) == []
