@@ -122,7 +122,9 @@ def load(customers: int, sends: int) -> dict[str, str]:
     journeys.plan_publish(tenant=tenant, actor=actor, plan=plan)
     plan.refresh_from_db()
     started = time.monotonic()
-    result = journeys.run_bulk_execute(tenant=tenant, actor=actor, plan=plan, segment=segment, batch_size=1000)
+    result = journeys.execution_run_bulk_execute(
+        tenant=tenant, actor=actor, plan=plan, segment=segment, batch_size=1000
+    )
     print(f"enrol:   {result['created']:,} runs (bulk-execute of a segment) in {time.monotonic() - started:.1f} s")
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE journeys_executionrun")

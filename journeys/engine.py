@@ -51,7 +51,9 @@ def execute(
     or ``{"contact": {"id": externalId, …}}``); it is ``active`` and due at the next tick."""
     if isinstance(contact, Mapping) and variables is None and isinstance(contact.get("variables"), Mapping):
         variables = contact["variables"]
-    return services.run_execute(tenant=plan.tenant, actor=actor, plan=plan, contact=contact, variables=variables)
+    return services.execution_run_execute(
+        tenant=plan.tenant, actor=actor, plan=plan, contact=contact, variables=variables
+    )
 
 
 def list_runs(filters: Mapping[str, Any] | None = None, *, tenant: Tenant) -> dict[str, Any]:
@@ -65,17 +67,17 @@ def list_runs(filters: Mapping[str, Any] | None = None, *, tenant: Tenant) -> di
 
 
 def pause_run(run_id: uuid.UUID | str, *, tenant: Tenant, actor: Principal | None = None) -> ExecutionRun:
-    return services.run_pause(tenant=tenant, actor=actor, run=run_id)
+    return services.execution_run_pause(tenant=tenant, actor=actor, run=run_id)
 
 
 def resume_run(run_id: uuid.UUID | str, *, tenant: Tenant, actor: Principal | None = None) -> ExecutionRun:
-    return services.run_resume(tenant=tenant, actor=actor, run=run_id)
+    return services.execution_run_resume(tenant=tenant, actor=actor, run=run_id)
 
 
 def cancel_run(
     run_id: uuid.UUID | str, reason: str = "", *, tenant: Tenant, actor: Principal | None = None
 ) -> ExecutionRun:
-    return services.run_cancel(tenant=tenant, actor=actor, run=run_id, reason=reason)
+    return services.execution_run_cancel(tenant=tenant, actor=actor, run=run_id, reason=reason)
 
 
 def bulk_execute(
@@ -89,7 +91,7 @@ def bulk_execute(
     """Enrol many contacts; ``{"created", "skipped", "errors", "skippedDetails": [{"contactId",
     "reason"}], "errorDetails": [...]}``: skipped already_enrolled or suppressed, errors
     unknown_contact or write_failed."""
-    result = services.run_bulk_execute(
+    result = services.execution_run_bulk_execute(
         tenant=plan.tenant, actor=actor, plan=plan, contacts=contacts, variables=variables, batch_size=batch_size
     )
     return {

@@ -1,5 +1,5 @@
 """Forms of the journey pages. The rules live in journeys.services (plan_create / plan_update /
-plan_publish, run_bulk_execute, runs_bulk_cancel); these forms check shape (JSON that parses, a
+plan_publish, execution_run_bulk_execute, runs_bulk_cancel); these forms check shape (JSON that parses, a
 choice made) and put the services' errors beside the field they are about."""
 
 from __future__ import annotations

@@ -208,7 +208,7 @@ class ExecutionRun(models.Model):
 class RunEvent(models.Model):
     """One entry of a run's event log: a step executed or a state change. ``hash`` covers the
     entry and the previous entry's hash, so an edited or deleted row breaks the run's chain
-    (journeys.services.run_events_verify), as the audit log does per tenant."""
+    (journeys.services.execution_run_events_verify), as the audit log does per tenant."""
 
     id = models.BigAutoField(primary_key=True)
     # Bulk table (a few rows per step): no database foreign key, the unique (run, seq) index

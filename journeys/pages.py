@@ -405,7 +405,7 @@ def plan_url(plan: Plan) -> str:
 
 
 def _preview(result: Mapping[str, Any]) -> dict[str, Any]:
-    """run_bulk_execute's answer for the page: exact skipped and error counts by reason (the
+    """execution_run_bulk_execute's answer for the page: exact skipped and error counts by reason (the
     API's skippedByReason and errorsByReason), a few examples. A segment's contacts all exist, so
     errors are only batches that could not be written: the enrol message says so, the preview
     (a dry run, nothing written) never has any."""
@@ -438,7 +438,7 @@ def plan_enrol(request: HttpRequest, principal: Principal, plan_id: str) -> Http
     commit = request.POST.get("action") == "enrol"
     if request.method == "POST" and form.is_valid():
         try:
-            result = services.run_bulk_execute(
+            result = services.execution_run_bulk_execute(
                 tenant=tenant,
                 actor=principal,
                 plan=plan,
@@ -570,15 +570,17 @@ def _run_action(request: HttpRequest, principal: Principal, run_id: uuid.UUID, v
     tenant = principal.tenant
     try:
         if verb == "pause":
-            services.run_pause(tenant=tenant, actor=principal, run=run)
+            services.execution_run_pause(tenant=tenant, actor=principal, run=run)
             messages.success(request, "Run paused: the tick skips it until it is resumed.")
         elif verb == "resume":
-            resumed = services.run_resume(tenant=tenant, actor=principal, run=run)
+            resumed = services.execution_run_resume(tenant=tenant, actor=principal, run=run)
             messages.success(request, f"Run resumed; it is {resumed.status} again.")
         else:
             form = CancelRunForm(request.POST)
             reason = form.cleaned_data["reason"] if form.is_valid() else ""
-            services.run_cancel(tenant=tenant, actor=principal, run=run, reason=reason or "cancelled in the web UI")
+            services.execution_run_cancel(
+                tenant=tenant, actor=principal, run=run, reason=reason or "cancelled in the web UI"
+            )
             messages.success(request, "Run cancelled.")
     except Conflict as exc:
         messages.error(request, str(exc.detail))
@@ -587,19 +589,19 @@ def _run_action(request: HttpRequest, principal: Principal, run_id: uuid.UUID, v
 
 @tenant_page(Role.EDITOR)
 @require_POST
-def run_pause(request: HttpRequest, principal: Principal, run_id: uuid.UUID) -> HttpResponse:
+def execution_run_pause(request: HttpRequest, principal: Principal, run_id: uuid.UUID) -> HttpResponse:
     return _run_action(request, principal, run_id, "pause")
 
 
 @tenant_page(Role.EDITOR)
 @require_POST
-def run_resume(request: HttpRequest, principal: Principal, run_id: uuid.UUID) -> HttpResponse:
+def execution_run_resume(request: HttpRequest, principal: Principal, run_id: uuid.UUID) -> HttpResponse:
     return _run_action(request, principal, run_id, "resume")
 
 
 @tenant_page(Role.EDITOR)
 @require_POST
-def run_cancel(request: HttpRequest, principal: Principal, run_id: uuid.UUID) -> HttpResponse:
+def execution_run_cancel(request: HttpRequest, principal: Principal, run_id: uuid.UUID) -> HttpResponse:
     return _run_action(request, principal, run_id, "cancel")
 
 
@@ -609,9 +611,9 @@ urlpatterns = [
     path("journeys/runs/", run_list, name="runs"),
     path("journeys/runs/<uuid:run_id>/", run_detail, name="run"),
     path("journeys/runs/<uuid:run_id>/live/", run_live, name="run-live"),
-    path("journeys/runs/<uuid:run_id>/pause/", run_pause, name="run-pause"),
-    path("journeys/runs/<uuid:run_id>/resume/", run_resume, name="run-resume"),
-    path("journeys/runs/<uuid:run_id>/cancel/", run_cancel, name="run-cancel"),
+    path("journeys/runs/<uuid:run_id>/pause/", execution_run_pause, name="run-pause"),
+    path("journeys/runs/<uuid:run_id>/resume/", execution_run_resume, name="run-resume"),
+    path("journeys/runs/<uuid:run_id>/cancel/", execution_run_cancel, name="run-cancel"),
     path("journeys/<str:plan_id>/", plan_detail, name="detail"),
     path("journeys/<str:plan_id>/live/", plan_live, name="live"),
     path("journeys/<str:plan_id>/edit/", plan_edit, name="edit"),

@@ -217,7 +217,7 @@ def customer_for(*, tenant: Tenant, contact: Contact) -> Customer:
 
 
 @transaction.atomic
-def run_execute(
+def execution_run_execute(
     *,
     tenant: Tenant,
     actor: Actor,
@@ -305,7 +305,7 @@ def _segment_contacts(*, tenant: Tenant, segment: Segment) -> list[tuple[int, st
 
 
 @transaction.atomic
-def run_bulk_execute(
+def execution_run_bulk_execute(
     *,
     tenant: Tenant,
     actor: Actor,

@@ -85,7 +85,7 @@ def _transition(
 
 
 @transaction.atomic
-def run_pause(*, tenant: Tenant, actor: Actor, run: ExecutionRun | uuid.UUID | str) -> ExecutionRun:
+def execution_run_pause(*, tenant: Tenant, actor: Actor, run: ExecutionRun | uuid.UUID | str) -> ExecutionRun:
     """pending, active or waiting → paused (the tick skips it; a wait's clock keeps running)."""
     locked = _locked_run(tenant=tenant, run=run)
     if locked.status not in DUE_STATUSES:
@@ -99,7 +99,7 @@ def run_pause(*, tenant: Tenant, actor: Actor, run: ExecutionRun | uuid.UUID | s
 
 
 @transaction.atomic
-def run_resume(*, tenant: Tenant, actor: Actor, run: ExecutionRun | uuid.UUID | str) -> ExecutionRun:
+def execution_run_resume(*, tenant: Tenant, actor: Actor, run: ExecutionRun | uuid.UUID | str) -> ExecutionRun:
     """paused → the status it was paused in: active (due at the next tick), waiting (until its
     wake tick, which may already have passed) or pending."""
     locked = _locked_run(tenant=tenant, run=run)
@@ -114,7 +114,9 @@ def run_resume(*, tenant: Tenant, actor: Actor, run: ExecutionRun | uuid.UUID | 
 
 
 @transaction.atomic
-def run_cancel(*, tenant: Tenant, actor: Actor, run: ExecutionRun | uuid.UUID | str, reason: str = "") -> ExecutionRun:
+def execution_run_cancel(
+    *, tenant: Tenant, actor: Actor, run: ExecutionRun | uuid.UUID | str, reason: str = ""
+) -> ExecutionRun:
     """Any live run → cancelled; the reason goes into the run's events and the audit log."""
     locked = _locked_run(tenant=tenant, run=run)
     if locked.status not in LIVE_STATUSES:

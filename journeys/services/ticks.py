@@ -68,7 +68,7 @@ def journeys_drain(*, tick: int | None = None) -> int:
         total += result.runs
 
 
-def run_events_verify(*, run: ExecutionRun) -> list[str]:
+def execution_run_events_verify(*, run: ExecutionRun) -> list[str]:
     """Every break in the run's event chain; [] when intact."""
     run.refresh_from_db(fields=["event_seq", "event_head"])
     return events.verify(run, selectors.run_events(run=run).iterator(chunk_size=2000))

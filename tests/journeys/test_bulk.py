@@ -48,12 +48,12 @@ def test_bulk_execute_counts_created_skipped_and_errors_with_reasons(tenant, wel
     audit = AuditLog.objects.get(tenant=tenant, action="bulk_execute")
     assert audit.after == {"plan_version": 1, "segment": None, "created": 6, "skipped": 5, "errors": 1}
     for run in created:
-        assert services.run_events_verify(run=run) == []
+        assert services.execution_run_events_verify(run=run) == []
 
 
 def test_unknown_contacts_are_errors_in_a_dry_run_too(tenant, welcome, system_actor):
     known = reachable_customers(tenant, 1)[0]
-    result = services.run_bulk_execute(
+    result = services.execution_run_bulk_execute(
         tenant=tenant, actor=system_actor, plan=welcome, contacts=[known.external_id, "ghost"], dry_run=True
     )
     assert (result["created"], result["skipped"], result["errors"]) == (1, 0, 1)
@@ -74,7 +74,9 @@ def test_each_batch_of_batch_size_is_written_or_failed_on_its_own(tenant, welcom
         real_insert(model, columns, rows)
 
     monkeypatch.setattr(bulk, "insert", insert)
-    result = services.run_bulk_execute(tenant=tenant, actor=system_actor, plan=welcome, contacts=contacts, batch_size=2)
+    result = services.execution_run_bulk_execute(
+        tenant=tenant, actor=system_actor, plan=welcome, contacts=contacts, batch_size=2
+    )
     assert run_batches == [2, 2, 1]
     assert (result["created"], result["skipped"], result["errors"]) == (3, 0, 2)
     assert result["error_details"] == [{"contact_id": c, "reason": "write_failed"} for c in contacts[2:4]]
@@ -99,14 +101,16 @@ def test_unsubscribed_contacts_are_suppressed_when_a_policy_says_so(tenant, welc
 def test_bulk_execute_a_segment_and_dry_run(tenant, welcome, catalogue, system_actor):
     everyone = Customer.objects.filter(tenant=tenant)
     suppressed = everyone.filter(suppressed=True).count()
-    dry = services.run_bulk_execute(
+    dry = services.execution_run_bulk_execute(
         tenant=tenant, actor=system_actor, plan=welcome, segment=catalogue.everyone, dry_run=True
     )
     assert (dry["created"], dry["skipped"], dry["dry_run"]) == (everyone.count() - suppressed, suppressed, True)
     assert not ExecutionRun.objects.exists()
-    real = services.run_bulk_execute(tenant=tenant, actor=system_actor, plan=welcome, segment=catalogue.everyone)
+    real = services.execution_run_bulk_execute(
+        tenant=tenant, actor=system_actor, plan=welcome, segment=catalogue.everyone
+    )
     assert real["created"] == dry["created"]
-    again = services.run_bulk_execute(tenant=tenant, actor=system_actor, plan=welcome, segment=catalogue.gold)
+    again = services.execution_run_bulk_execute(tenant=tenant, actor=system_actor, plan=welcome, segment=catalogue.gold)
     assert again["created"] == 0
     assert {d["reason"] for d in again["skipped_details"]} <= {"already_enrolled", "suppressed"}
     assert sum(again["skipped_by_reason"].values()) == again["skipped"] > 0
@@ -116,10 +120,10 @@ def test_skipped_counts_by_reason_are_exact_when_the_details_are_capped(
     tenant, welcome, catalogue, system_actor, settings
 ):
     settings.JOURNEYS_BULK_SKIPPED_DETAILS_MAX = 2
-    services.run_bulk_execute(tenant=tenant, actor=system_actor, plan=welcome, segment=catalogue.everyone)
+    services.execution_run_bulk_execute(tenant=tenant, actor=system_actor, plan=welcome, segment=catalogue.everyone)
     suppressed = Customer.objects.filter(tenant=tenant, suppressed=True).count()
     enrolled = ExecutionRun.objects.filter(plan=welcome).count()
-    again = services.run_bulk_execute(
+    again = services.execution_run_bulk_execute(
         tenant=tenant, actor=system_actor, plan=welcome, segment=catalogue.everyone, dry_run=True
     )
     assert len(again["skipped_details"]) == 2
@@ -153,9 +157,11 @@ def test_bulk_execute_is_set_based_whatever_the_number_of_contacts(tenant, catal
 
 def test_bulk_execute_checks_its_arguments(tenant, welcome, system_actor):
     with pytest.raises(ValidationError):
-        services.run_bulk_execute(tenant=tenant, actor=system_actor, plan=welcome, contacts=["x"], batch_size=0)
+        services.execution_run_bulk_execute(
+            tenant=tenant, actor=system_actor, plan=welcome, contacts=["x"], batch_size=0
+        )
     with pytest.raises(ValidationError):
-        services.run_bulk_execute(tenant=tenant, actor=system_actor, plan=welcome)
+        services.execution_run_bulk_execute(tenant=tenant, actor=system_actor, plan=welcome)
 
 
 @pytest.fixture
@@ -208,6 +214,6 @@ def test_bulk_cancel_by_filters(tenant, welcome, spread):
     assert audit.reason == "Plan deprecated"
     assert audit.after == {"cancelled": 2, "filters": {"plan_id": welcome.pk, "status": "active"}}
     for run in runs:
-        assert services.run_events_verify(run=run) == []
+        assert services.execution_run_events_verify(run=run) == []
     with pytest.raises(ValidationError):
         engine.bulk_cancel({}, "everything", tenant=tenant)

@@ -76,7 +76,7 @@ def test_wait_wakes_at_its_tick_and_the_run_completes(tenant, welcome, contact):
         ("done", "end"),
     ]
     assert actions(run)[-1] == "completed"
-    assert services.run_events_verify(run=run) == []
+    assert services.execution_run_events_verify(run=run) == []
 
 
 def test_wait_duration_is_converted_with_the_tick_length(tenant, catalogue, settings):
@@ -123,7 +123,7 @@ def test_a_paused_wait_resumes_waiting_and_wakes_on_time(tenant, welcome, contac
 
 def test_pending_run_starts_at_its_start_tick(tenant, welcome, contact):
     now = clock_tick()
-    run = services.run_execute(tenant=tenant, actor=None, plan=welcome, contact=contact, start_tick=now + 2)
+    run = services.execution_run_execute(tenant=tenant, actor=None, plan=welcome, contact=contact, start_tick=now + 2)
     assert (run.status, run.start_tick, run.wake_tick) == ("pending", now + 2, now + 2)
     engine.pause_run(run.pk, tenant=tenant)
     assert engine.resume_run(run.pk, tenant=tenant).status == ExecutionRunStatus.PENDING
@@ -209,12 +209,12 @@ def test_step_limit_carries_a_run_over_to_the_next_tick(tenant, catalogue, setti
 def test_event_chain_detects_an_altered_or_missing_event(tenant, welcome, contact):
     run = engine.execute(welcome, contact)
     advance()
-    assert services.run_events_verify(run=run) == []
+    assert services.execution_run_events_verify(run=run) == []
     RunEvent.objects.filter(run=run, action="send").update(reason="forged")
-    problems = services.run_events_verify(run=run)
+    problems = services.execution_run_events_verify(run=run)
     assert problems == ["event 2: content does not match its hash (row was altered)"]
     RunEvent.objects.filter(run=run, seq=3).delete()
-    assert "the newest events are missing" in services.run_events_verify(run=run)[-1]
+    assert "the newest events are missing" in services.execution_run_events_verify(run=run)[-1]
 
 
 def test_clock_is_one_global_row(tenant, welcome):

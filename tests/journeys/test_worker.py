@@ -86,4 +86,4 @@ def test_two_workers_share_the_ticks_and_process_each_step_once(celery_worker_pr
     assert Send.objects.filter(run__plan=plan).count() == 2 * RUNS
     assert ContactHistory.objects.filter(tenant=tenant, source="journey").count() == 2 * RUNS
     for run in ExecutionRun.objects.filter(plan=plan)[:20]:
-        assert services.run_events_verify(run=run) == []
+        assert services.execution_run_events_verify(run=run) == []

@@ -76,7 +76,7 @@ def test_live_counts_per_step_and_status_and_the_poll(as_viewer, tenant, welcome
     assert 'data-step-count="4"' in step_card(html, "hello")
     assert f'hx-get="/journeys/{welcome.pk}/live/?version=1" hx-trigger="every 3s"' in html
     advance(1)  # the send happens, every run waits at "pause"
-    services.run_pause(tenant=tenant, actor=admin(tenant), run=runs[0])
+    services.execution_run_pause(tenant=tenant, actor=admin(tenant), run=runs[0])
     fragment = as_viewer.get(f"/journeys/{welcome.pk}/live/?version=1")
     assert fragment.status_code == 200
     text = fragment.content.decode()
