@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from journeys import engine
+from journeys import operations
 from journeys.models import ExecutionRun, IdempotencyKey, JourneyClock, Plan, PlanVersion, RunEvent, Send
 from tests.journeys.conftest import advance, reachable_customers
 
@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_admin_pages_render(admin_client, tenant, welcome):
-    run = engine.execute(welcome, reachable_customers(tenant, 1)[0])
+    run = operations.execute(welcome, reachable_customers(tenant, 1)[0])
     advance()
     IdempotencyKey.objects.create(tenant=tenant, key="k-1", request_hash="0" * 64, run=run)
     objects = {

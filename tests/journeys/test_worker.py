@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from decisionflows.models import ContactHistory
-from journeys import engine, services, tasks
+from journeys import operations, services, tasks
 from journeys.models import DUE_STATUSES, ExecutionRun, RunEvent, Send
 from journeys.selectors import clock_tick
 from segments.models import Customer
@@ -45,7 +45,7 @@ def test_two_workers_share_the_ticks_and_process_each_step_once(celery_worker_pr
         ],
     )
     contacts = list(Customer.objects.filter(tenant=tenant).values_list("external_id", flat=True))
-    assert engine.bulk_execute(plan, contacts, batch_size=1000)["created"] == RUNS
+    assert operations.bulk_execute(plan, contacts, batch_size=1000)["created"] == RUNS
 
     settings.JOURNEYS_BATCH_SIZE = BATCH  # this process dispatches RUNS / BATCH tasks per tick
     first = celery_worker_process

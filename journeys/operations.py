@@ -1,15 +1,15 @@
-"""Seed 002's engine API in Python: the same operations the REST API offers, for code that runs
+"""Seed 002's Python API: the same operations the REST API offers, for code that runs
 beside the app (management commands, campaigns, tests)::
 
-    from journeys import engine
+    from journeys import operations
 
-    run = engine.execute(plan, {"contact": {"id": "contact_123"}})          # run.status == "active"
-    engine.list_runs({"status": "active"}, tenant=tenant)                   # {"runs": [...], "total": n}
-    engine.list_runs({"contactId": "contact_123"}, tenant=tenant)
-    engine.pause_run(run.id, tenant=tenant); engine.resume_run(run.id, tenant=tenant)
-    engine.cancel_run(run.id, "Contact requested removal", tenant=tenant)    # reason in the audit log
-    engine.bulk_execute(plan, contacts)     # {"created", "skipped", "errors", "skippedDetails"}
-    engine.bulk_cancel({"planId": plan.id, "status": "active"}, "Plan deprecated", tenant=tenant)
+    run = operations.execute(plan, {"contact": {"id": "contact_123"}})      # run.status == "active"
+    operations.list_runs({"status": "active"}, tenant=tenant)               # {"runs": [...], "total": n}
+    operations.list_runs({"contactId": "contact_123"}, tenant=tenant)
+    operations.pause_run(run.id, tenant=tenant); operations.resume_run(run.id, tenant=tenant)
+    operations.cancel_run(run.id, "Contact requested removal", tenant=tenant)  # reason in the audit log
+    operations.bulk_execute(plan, contacts)  # {"created", "skipped", "errors", "skippedDetails"}
+    operations.bulk_cancel({"planId": plan.id, "status": "active"}, "Plan deprecated", tenant=tenant)
 
 Filters take seed 002's names (status as one or a list, planId, contactId, startedAfter,
 startedBefore, limit, offset) or their snake_case twins. Invalid transitions raise
