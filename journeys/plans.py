@@ -1,5 +1,5 @@
-"""A plan's steps: their shapes, the publish-time graph checks, and the graph facts the executor
-uses. Pure: no database (the caller passes what the tenant's catalogue holds).
+"""A plan's steps: their shapes, the publish-time graph checks, and the graph facts
+journeys.stepping uses. Pure: no database (the caller passes what the tenant's catalogue holds).
 
 Steps are a list; the first one is where every run starts. Keys are camelCase, as in the API::
 

@@ -39,7 +39,7 @@ from kaireon.viewsets import TenantModelViewSet, TenantViewSet
 from segments.models import Segment
 
 # Keys inside these values are data written by the plan's author (step keys, variable names) or
-# by the executor (event data), or reason codes that read the same as in the details' "reason"
+# by journeys.stepping (event data), or reason codes that read the same as in the details' "reason"
 # (bulk execute's counts by reason): they pass through the camelCase conversion unchanged.
 DATA_FIELDS = ("steps", "data", "remaining", "skipped_by_reason", "errors_by_reason")
 _OPTIONS = {

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from journeys import executor, operations, services
+from journeys import operations, services, stepping
 from journeys.models import ExecutionRun, ExecutionRunStatus, JourneyClock, RunEvent
 from journeys.selectors import clock_tick
 from kaireon.exceptions import Conflict
@@ -234,7 +234,7 @@ def test_the_batch_claims_due_runs_only(tenant, welcome):
     result = services.journey_batch_process(tick=tick)
     assert (result.runs, result.sends) == (2, 2)
     assert services.journey_batch_process(tick=tick).runs == 0
-    assert executor.claim(tick=tick, limit=10) == []
+    assert stepping.claim(tick=tick, limit=10) == []
 
 
 def test_the_tick_hashes_events_as_verify_reads_them(tenant, welcome, contact):

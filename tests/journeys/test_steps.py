@@ -11,7 +11,7 @@ import pytest
 
 from decisionflows import services as df
 from decisionflows.models import ContactHistory
-from journeys import bulk, executor, operations, services
+from journeys import bulk, operations, services, stepping
 from journeys.models import ExecutionRun, RunEvent, Send
 from journeys.selectors import clock_tick
 from segments.models import Customer
@@ -255,7 +255,7 @@ def test_a_send_replayed_from_the_same_state_is_not_sent_again(tenant, two_sends
     stayed (state restored by hand), executing the same visit again sends nothing more."""
     run = operations.execute(two_sends, reachable_customers(tenant, 1)[0])
     tick = services.journeys_tick(dispatch=False)[0]
-    before = ExecutionRun.objects.filter(pk=run.pk).values(*executor.RUN_FIELDS).get()
+    before = ExecutionRun.objects.filter(pk=run.pk).values(*stepping.RUN_FIELDS).get()
     services.journey_batch_process(tick=tick)
     ExecutionRun.objects.filter(pk=run.pk).update(**before)
     RunEvent.objects.filter(run=run, seq__gt=before["event_seq"]).delete()

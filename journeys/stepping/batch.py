@@ -17,10 +17,10 @@ from rest_framework.exceptions import APIException
 from decisionflows.models import DecisionFlow
 from decisionflows.recommend import CUSTOMER_FIELDS, recommend_for_customer
 from journeys import bulk, conditions, events
-from journeys.executor import sends
-from journeys.executor.state import _NO_PLAN, RUN_FIELDS, RunState, Work, claim, compiled_plans
 from journeys.models import ExecutionRun, ExecutionRunStatus, RunEvent
 from journeys.sending import TenantCatalogue
+from journeys.stepping import sends
+from journeys.stepping.state import _NO_PLAN, RUN_FIELDS, RunState, Work, claim, compiled_plans
 from kaireon.models import Tenant
 from segments.models import Customer
 

@@ -19,8 +19,8 @@ Runs in a batch advance in waves: all runs at a send step are checked together
 
 from __future__ import annotations
 
-from journeys.executor.batch import Batch, BatchResult, process_batch
-from journeys.executor.state import RUN_FIELDS, CompiledPlan, RunState, Work, claim, compiled_plans
+from journeys.stepping.batch import Batch, BatchResult, process_batch
+from journeys.stepping.state import RUN_FIELDS, CompiledPlan, RunState, Work, claim, compiled_plans
 
 __all__ = [
     "RUN_FIELDS",

@@ -16,12 +16,12 @@ from decisionflows.engine import offer_fields
 from decisionflows.models import CONTACT_HISTORY_COLUMNS, ContactHistory, ContactSource, Creative, Offer
 from decisionflows.personalization import render, token_refs
 from journeys import bulk
-from journeys.executor.state import RunState, Work
 from journeys.models import ExecutionRunStatus, Send
 from journeys.sending import SendRequest, Verdict, check_sends
+from journeys.stepping.state import RunState, Work
 
 if TYPE_CHECKING:
-    from journeys.executor.batch import Batch
+    from journeys.stepping.batch import Batch
 
 SEND_COLUMNS = (
     "tenant_id",
