@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from journeys import services
+from journeys.layout import ordered
 from journeys.models import ExecutionRun, ExecutionRunStatus, Plan, PlanVersion
-from journeys.templatetags.journeys_ui import condition_text, describe, ordered, seconds_text
+from journeys.templatetags.journeys_ui import condition_text, describe, seconds_text
 from kaireon.models import AuditLog, Role
 from tests.pages.journeys_fixtures import admin, advance, enrol, make_plan, reachable, welcome_steps
 
