@@ -1,5 +1,5 @@
 """Admin for journeys. Plans are edited here like in the API (a draft's steps may change,
-published versions never); runs, events, deliveries and idempotency keys are written by the
+published versions never); runs, events, sends and idempotency keys are written by the
 services and shown read-only (an edited event would break its run's hash chain)."""
 
 from __future__ import annotations
