@@ -207,7 +207,7 @@ def report(label: str, product: Measured, reference: Measured, what: str) -> flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--batch-size", type=int, default=None, help="rows per transaction (default: the engine's)")
+    parser.add_argument("--batch-size", type=int, default=None, help="rows per transaction (default: the pipeline's)")
     parser.add_argument("--reimport", action="store_true", help="import the same file again: all updates")
     parser.add_argument("--segment", action="store_true", help="then time a segment's view and count")
     common_arguments(parser)
@@ -219,12 +219,12 @@ def main() -> None:
 
     from bench import limit
     from kaireon.services import tenant_create
-    from segments.importing import engine
+    from segments.importing import pipeline
     from segments.models import CustomerAttribute
 
     if args.batch_size:
-        engine.POSTGRESQL_BATCH_SIZE = engine.SQLITE_BATCH_SIZE = args.batch_size
-    print(f"database {DB_NAME}, batch size {engine.batch_size():,}, rows {args.rows:,}", flush=True)
+        pipeline.POSTGRESQL_BATCH_SIZE = pipeline.SQLITE_BATCH_SIZE = args.batch_size
+    print(f"database {DB_NAME}, batch size {pipeline.batch_size():,}, rows {args.rows:,}", flush=True)
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TABLE {LIMIT_TABLE} ({LIMIT_COLUMNS})")
 

@@ -122,7 +122,9 @@ def load(customers: int, sends: int) -> dict[str, str]:
     journeys.plan_publish(tenant=tenant, actor=actor, plan=plan)
     plan.refresh_from_db()
     started = time.monotonic()
-    result = journeys.run_bulk_execute(tenant=tenant, actor=actor, plan=plan, segment=segment, batch_size=1000)
+    result = journeys.execution_run_bulk_execute(
+        tenant=tenant, actor=actor, plan=plan, segment=segment, batch_size=1000
+    )
     print(f"enrol:   {result['created']:,} runs (bulk-execute of a segment) in {time.monotonic() - started:.1f} s")
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE journeys_executionrun")
@@ -162,7 +164,7 @@ def timed_tick(runs: int) -> tuple[float, int, int]:
         time.sleep(0.1)
     elapsed = time.monotonic() - started
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM journeys_delivery")
+        cursor.execute("SELECT count(*) FROM journeys_send")
         sends = int(cursor.fetchone()[0])
         cursor.execute("SELECT coalesce(sum(steps_completed), 0) FROM journeys_executionrun")
         steps = int(cursor.fetchone()[0])

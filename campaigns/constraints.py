@@ -26,7 +26,7 @@ import numpy as np
 import polars as pl
 from django.db import connection
 
-from runs import executor
+from runs import datapath
 from runs.models import Recommendation, Run
 
 KEPT, BY_TOTAL, BY_OFFER, BY_CHANNEL = 0, 1, 2, 3
@@ -169,7 +169,7 @@ def _rewrite(run_id: str, frame: pl.DataFrame) -> None:
         .with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int16).over("customer_id").alias("rank"))
         .with_columns(pl.lit(run_id).alias("run_id"))
     )
-    executor.recommendations_write(kept)
+    datapath.recommendations_write(kept)
 
 
 def constraints_apply(*, run: Run, limits: Mapping[str, int]) -> dict[str, Any]:

@@ -330,7 +330,7 @@ SPECTACULAR_SETTINGS = {
         "ImportFormatEnum": "segments.models.ImportFormat",
         "ImportRunnerEnum": "segments.models.ImportRunner",
         "AttributeTypeEnum": "segments.models.AttributeType",
-        "JourneyRunStatusEnum": "journeys.models.RunStatus",
+        "JourneyRunStatusEnum": "journeys.models.ExecutionRunStatus",
         "PublicJourneyRunStatusEnum": ["queued", "running", "completed", "failed", "exited"],
         "CampaignRunStatusEnum": "campaigns.models.CampaignRunStatus",
     },

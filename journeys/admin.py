@@ -1,5 +1,5 @@
 """Admin for journeys. Plans are edited here like in the API (a draft's steps may change,
-published versions never); runs, events, deliveries and idempotency keys are written by the
+published versions never); runs, events, sends and idempotency keys are written by the
 services and shown read-only (an edited event would break its run's hash chain)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from django.contrib import admin
 from django.db.models import Model
 from django.http import HttpRequest
 
-from journeys.models import Delivery, ExecutionRun, IdempotencyKey, JourneyClock, Plan, PlanVersion, RunEvent
+from journeys.models import ExecutionRun, IdempotencyKey, JourneyClock, Plan, PlanVersion, RunEvent, Send
 from journeys.plans import MAX_STEPS
 
 TIMESTAMPS = ["created_at", "updated_at"]
@@ -98,8 +98,8 @@ class RunEventAdmin(ReadOnlyAdmin):
         return False
 
 
-@admin.register(Delivery)
-class DeliveryAdmin(ReadOnlyAdmin):
+@admin.register(Send)
+class SendAdmin(ReadOnlyAdmin):
     list_display = ["run", "step", "visit", "tick", "offer", "channel", "sent_at"]
     list_filter = ["tenant"]
     search_fields = ["run__id", "step", "subject"]

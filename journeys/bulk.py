@@ -5,7 +5,7 @@ more than writing them.
 PostgreSQL: an insert is one ``COPY … (FORMAT csv)`` whose text polars writes from the columns;
 an update is such a COPY into a session's staging table, then one ``UPDATE … FROM`` it. SQLite (the embedded
 default, one writer): ``executemany`` with Django's own value adapters. Measured on PostgreSQL 15
-with bench/journey_ticks.py (1,000 runs of three sends a batch): the batch's 11,000 delivery,
+with bench/journey_ticks.py (1,000 runs of three sends a batch): the batch's 11,000 send,
 history and event rows take ~50 ms of Python this way, ~4x that as hand-escaped COPY text and
 ~2 s through model instances and ``get_db_prep_save``.
 """

@@ -1,5 +1,5 @@
 """Forms of the journey pages. The rules live in journeys.services (plan_create / plan_update /
-plan_publish, run_bulk_execute, runs_bulk_cancel); these forms check shape (JSON that parses, a
+plan_publish, execution_run_bulk_execute, runs_bulk_cancel); these forms check shape (JSON that parses, a
 choice made) and put the services' errors beside the field they are about."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 from django import forms
 from django.utils.text import slugify
 
-from journeys.models import Plan, PlanStatus, RunStatus
+from journeys.models import ExecutionRunStatus, Plan, PlanStatus
 from kaireon.forms import ServiceErrorsMixin, parse_json_text
 from kaireon.models import Tenant
 from kaireon.validators import validate_datetime
@@ -157,7 +157,7 @@ class RunFilterForm(forms.Form):
     and left out of the filter; the others still apply."""
 
     status = forms.MultipleChoiceField(
-        label="Status", required=False, choices=RunStatus.choices, widget=forms.CheckboxSelectMultiple
+        label="Status", required=False, choices=ExecutionRunStatus.choices, widget=forms.CheckboxSelectMultiple
     )
     plan = forms.ChoiceField(label="Journey", required=False)
     contact = forms.CharField(label="Contact ID", required=False, max_length=128)

@@ -98,7 +98,7 @@ class PlanVersion(models.Model):
 # --- execution runs ------------------------------------------------------------------------
 
 
-class RunStatus(models.TextChoices):
+class ExecutionRunStatus(models.TextChoices):
     PENDING = "pending"  # enrolled with a start tick still in the future
     ACTIVE = "active"  # due: the next tick executes its current step
     WAITING = "waiting"  # in a wait step until wake_tick
@@ -108,14 +108,16 @@ class RunStatus(models.TextChoices):
     CANCELLED = "cancelled"
 
 
-TERMINAL_STATUSES = frozenset({RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED})
+TERMINAL_STATUSES = frozenset({ExecutionRunStatus.COMPLETED, ExecutionRunStatus.FAILED, ExecutionRunStatus.CANCELLED})
 # A contact is "enrolled" in a plan while one of its runs is in one of these.
-LIVE_STATUSES = frozenset({RunStatus.PENDING, RunStatus.ACTIVE, RunStatus.WAITING, RunStatus.PAUSED})
+LIVE_STATUSES = frozenset(
+    {ExecutionRunStatus.PENDING, ExecutionRunStatus.ACTIVE, ExecutionRunStatus.WAITING, ExecutionRunStatus.PAUSED}
+)
 # What the tick looks at (with wake_tick ≤ the tick).
-DUE_STATUSES = frozenset({RunStatus.PENDING, RunStatus.ACTIVE, RunStatus.WAITING})
+DUE_STATUSES = frozenset({ExecutionRunStatus.PENDING, ExecutionRunStatus.ACTIVE, ExecutionRunStatus.WAITING})
 
 
-def _sorted(statuses: frozenset[RunStatus]) -> list[str]:
+def _sorted(statuses: frozenset[ExecutionRunStatus]) -> list[str]:
     return sorted(str(s) for s in statuses)
 
 
@@ -142,7 +144,7 @@ class ExecutionRun(models.Model):
     contact_id = models.CharField(max_length=128)  # the customer's externalId when enrolled
     # uuid5 of tenant and externalId (journeys.selectors.profile_uuid): the public API's profileId.
     profile_id = models.UUIDField()
-    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.ACTIVE)
+    status = models.CharField(max_length=10, choices=ExecutionRunStatus.choices, default=ExecutionRunStatus.ACTIVE)
     # The status a paused run goes back to on resume (pending, active or waiting); blank otherwise.
     paused_from = models.CharField(max_length=10, blank=True)
     current_step = models.CharField(max_length=64, null=True, blank=True)
@@ -176,7 +178,7 @@ class ExecutionRun(models.Model):
                 name="journey_run_one_live_per_contact",
             ),
             models.CheckConstraint(
-                condition=models.Q(status__in=[s.value for s in RunStatus]), name="journey_run_status_valid"
+                condition=models.Q(status__in=[s.value for s in ExecutionRunStatus]), name="journey_run_status_valid"
             ),
         ]
         indexes = [
@@ -206,7 +208,7 @@ class ExecutionRun(models.Model):
 class RunEvent(models.Model):
     """One entry of a run's event log: a step executed or a state change. ``hash`` covers the
     entry and the previous entry's hash, so an edited or deleted row breaks the run's chain
-    (journeys.services.run_events_verify), as the audit log does per tenant."""
+    (journeys.services.execution_run_events_verify), as the audit log does per tenant."""
 
     id = models.BigAutoField(primary_key=True)
     # Bulk table (a few rows per step): no database foreign key, the unique (run, seq) index
@@ -235,7 +237,7 @@ class RunEvent(models.Model):
         return f"{self.run_id} #{self.seq} {self.action}"
 
 
-class Delivery(models.Model):
+class Send(models.Model):
     """One send of a run: the offer on a channel, personalized. Written in the transaction that
     advances the run, with the contact-history row; the unique (run, step, visit) key makes a
     send happen once even if the same step of the same visit is executed again."""
@@ -243,7 +245,7 @@ class Delivery(models.Model):
     id = models.BigAutoField(primary_key=True)
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False)
     run = models.ForeignKey(
-        ExecutionRun, on_delete=models.CASCADE, related_name="deliveries", db_constraint=False, db_index=False
+        ExecutionRun, on_delete=models.CASCADE, related_name="sends", db_constraint=False, db_index=False
     )
     step = models.CharField(max_length=64)
     visit = models.PositiveIntegerField()
@@ -271,7 +273,6 @@ class Delivery(models.Model):
 
     class Meta:
         ordering = ["run", "id"]
-        verbose_name_plural = "deliveries"
         constraints = [
             models.UniqueConstraint(fields=["run", "step", "visit"], name="journey_delivery_once"),
         ]

@@ -40,10 +40,10 @@ from journeys.models import (
     DUE_STATUSES,
     LIVE_STATUSES,
     ExecutionRun,
+    ExecutionRunStatus,
     Plan,
     PlanStatus,
     PlanVersion,
-    RunStatus,
 )
 from journeys.templatetags.journeys_ui import describe, referenced_ids, step_views
 from kaireon.errors import Conflict, DomainError, FieldError, ValidationError
@@ -64,7 +64,7 @@ POLL_SECONDS = 3
 # Bulk enrolment writes this many runs per COPY / executemany (the API's default is 100, which
 # makes a 100,000-contact segment 1,000 round trips).
 ENROL_BATCH_SIZE = 1000
-STATUS_ORDER = [s.value for s in RunStatus]
+STATUS_ORDER = [s.value for s in ExecutionRunStatus]
 LIVE_ORDER = [s for s in STATUS_ORDER if s in LIVE_STATUSES]
 
 
@@ -398,7 +398,7 @@ def plan_url(plan: Plan) -> str:
 
 
 def _preview(result: Mapping[str, Any]) -> dict[str, Any]:
-    """run_bulk_execute's answer for the page: exact skipped and error counts by reason (the
+    """execution_run_bulk_execute's answer for the page: exact skipped and error counts by reason (the
     API's skippedByReason and errorsByReason), a few examples. A segment's contacts all exist, so
     errors are only batches that could not be written: the enrol message says so, the preview
     (a dry run, nothing written) never has any."""
@@ -431,7 +431,7 @@ def plan_enrol(request: HttpRequest, principal: Principal, plan_id: str) -> Http
     commit = request.POST.get("action") == "enrol"
     if request.method == "POST" and form.is_valid():
         try:
-            result = services.run_bulk_execute(
+            result = services.execution_run_bulk_execute(
                 tenant=tenant,
                 actor=principal,
                 plan=plan,
@@ -532,7 +532,7 @@ def _run_context(principal: Principal, run: ExecutionRun, cancel_form: CancelRun
         "live": live,
         "poll_seconds": POLL_SECONDS,
         "can_pause": principal.is_editor and run.status in DUE_STATUSES,
-        "can_resume": principal.is_editor and run.status == RunStatus.PAUSED,
+        "can_resume": principal.is_editor and run.status == ExecutionRunStatus.PAUSED,
         "can_cancel": principal.is_editor and live,
         "cancel_form": cancel_form or CancelRunForm(),
         "tick": selectors.clock_tick(),
@@ -563,15 +563,17 @@ def _run_action(request: HttpRequest, principal: Principal, run_id: uuid.UUID, v
     tenant = principal.tenant
     try:
         if verb == "pause":
-            services.run_pause(tenant=tenant, actor=principal, run=run)
+            services.execution_run_pause(tenant=tenant, actor=principal, run=run)
             messages.success(request, "Run paused: the tick skips it until it is resumed.")
         elif verb == "resume":
-            resumed = services.run_resume(tenant=tenant, actor=principal, run=run)
+            resumed = services.execution_run_resume(tenant=tenant, actor=principal, run=run)
             messages.success(request, f"Run resumed; it is {resumed.status} again.")
         else:
             form = CancelRunForm(request.POST)
             reason = form.cleaned_data["reason"] if form.is_valid() else ""
-            services.run_cancel(tenant=tenant, actor=principal, run=run, reason=reason or "cancelled in the web UI")
+            services.execution_run_cancel(
+                tenant=tenant, actor=principal, run=run, reason=reason or "cancelled in the web UI"
+            )
             messages.success(request, "Run cancelled.")
     except Conflict as exc:
         messages.error(request, exc.message)
@@ -580,19 +582,19 @@ def _run_action(request: HttpRequest, principal: Principal, run_id: uuid.UUID, v
 
 @tenant_page(Role.EDITOR)
 @require_POST
-def run_pause(request: HttpRequest, principal: Principal, run_id: uuid.UUID) -> HttpResponse:
+def execution_run_pause(request: HttpRequest, principal: Principal, run_id: uuid.UUID) -> HttpResponse:
     return _run_action(request, principal, run_id, "pause")
 
 
 @tenant_page(Role.EDITOR)
 @require_POST
-def run_resume(request: HttpRequest, principal: Principal, run_id: uuid.UUID) -> HttpResponse:
+def execution_run_resume(request: HttpRequest, principal: Principal, run_id: uuid.UUID) -> HttpResponse:
     return _run_action(request, principal, run_id, "resume")
 
 
 @tenant_page(Role.EDITOR)
 @require_POST
-def run_cancel(request: HttpRequest, principal: Principal, run_id: uuid.UUID) -> HttpResponse:
+def execution_run_cancel(request: HttpRequest, principal: Principal, run_id: uuid.UUID) -> HttpResponse:
     return _run_action(request, principal, run_id, "cancel")
 
 
@@ -602,9 +604,9 @@ urlpatterns = [
     path("journeys/runs/", run_list, name="runs"),
     path("journeys/runs/<uuid:run_id>/", run_detail, name="run"),
     path("journeys/runs/<uuid:run_id>/live/", run_live, name="run-live"),
-    path("journeys/runs/<uuid:run_id>/pause/", run_pause, name="run-pause"),
-    path("journeys/runs/<uuid:run_id>/resume/", run_resume, name="run-resume"),
-    path("journeys/runs/<uuid:run_id>/cancel/", run_cancel, name="run-cancel"),
+    path("journeys/runs/<uuid:run_id>/pause/", execution_run_pause, name="run-pause"),
+    path("journeys/runs/<uuid:run_id>/resume/", execution_run_resume, name="run-resume"),
+    path("journeys/runs/<uuid:run_id>/cancel/", execution_run_cancel, name="run-cancel"),
     path("journeys/<str:plan_id>/", plan_detail, name="detail"),
     path("journeys/<str:plan_id>/live/", plan_live, name="live"),
     path("journeys/<str:plan_id>/edit/", plan_edit, name="edit"),

@@ -1,5 +1,5 @@
-"""A plan's steps: their shapes, the publish-time graph checks, and the graph facts the executor
-uses. Pure: no database (the caller passes what the tenant's catalogue holds).
+"""A plan's steps: their shapes, the publish-time graph checks, and the graph facts
+journeys.stepping uses. Pure: no database (the caller passes what the tenant's catalogue holds).
 
 Steps are a list; the first one is where every run starts. Keys are camelCase, as in the API::
 
@@ -97,20 +97,35 @@ def _where(index: int, step: Any) -> Place:
     return Place(index, f'steps[{index}] (id "{step_id}")' if isinstance(step_id, str) else f"steps[{index}]")
 
 
+@dataclass(frozen=True)
+class Transition:
+    """One way out of a step: ``via`` a branch ``condition`` (which it carries), the branch's
+    ``default``, ``next`` or ``onBlocked``."""
+
+    via: str
+    target: str
+    condition: Any = None
+
+
+def transitions(step: Mapping[str, Any]) -> list[Transition]:
+    """The ways out of a step, in order (branch conditions, then default; next, then onBlocked).
+    Anything that is not a step id is left out, so drafts (not checked yet) have them too."""
+    if step.get("type") == "branch":
+        items = step.get("conditions")
+        out = [
+            Transition("condition", item["next"], item.get("condition"))
+            for item in (items if isinstance(items, list) else [])
+            if isinstance(item, Mapping) and isinstance(item.get("next"), str)
+        ]
+        if isinstance(step.get("default"), str):
+            out.append(Transition("default", step["default"]))
+        return out
+    return [Transition(key, step[key]) for key in ("next", "onBlocked") if isinstance(step.get(key), str)]
+
+
 def successors(step: Mapping[str, Any]) -> list[str]:
     """The steps a step may lead to, in order (branch conditions, then default; next, then onBlocked)."""
-    out: list[str] = []
-    if step.get("type") == "branch":
-        for item in step.get("conditions") or []:
-            if isinstance(item, Mapping) and isinstance(item.get("next"), str):
-                out.append(item["next"])
-        if isinstance(step.get("default"), str):
-            out.append(step["default"])
-        return out
-    for key in ("next", "onBlocked"):
-        if isinstance(step.get(key), str):
-            out.append(step[key])
-    return out
+    return [transition.target for transition in transitions(step)]
 
 
 # --- one step ------------------------------------------------------------------------------
@@ -395,15 +410,18 @@ def remaining_steps(steps: list[dict[str, Any]]) -> dict[str, int]:
             else:
                 state[node] = 2
     longest: dict[str, int] = {}
-    for node in _topological(forward)[::-1]:
+    for node in topological_order(forward)[::-1]:
         longest[node] = 1 + max((longest[t] for t in forward[node]), default=0)
     return longest
 
 
-def _topological(edges: Mapping[str, list[str]]) -> list[str]:
+def topological_order(edges: Mapping[str, list[str]], roots: Iterable[str] | None = None) -> list[str]:
+    """The nodes reachable from ``roots`` (every node by default) in topological order: the reverse
+    post-order of a depth-first walk that takes each node's targets in list order, skipping edges
+    back into the walk (cycles)."""
     order: list[str] = []
     done: set[str] = set()
-    for root in edges:
+    for root in edges if roots is None else roots:
         if root in done:
             continue
         work: list[tuple[str, int]] = [(root, 0)]

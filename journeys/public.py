@@ -98,7 +98,7 @@ class PublicTriggerView(PublicView):
         key = (request.headers.get("Idempotency-Key") or "").strip() or None
         if key is not None and len(key) > 255:
             raise exceptions.ValidationError({"idempotencyKey": ["At most 255 characters."]})
-        run, created = services.run_trigger(
+        run, created = services.execution_run_trigger(
             tenant=tenant,
             actor=self.principal,
             plan=plan,

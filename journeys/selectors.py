@@ -14,11 +14,11 @@ from decisionflows.models import Channel, Creative, DecisionFlow, Offer
 from journeys.models import (
     DUE_STATUSES,
     ExecutionRun,
+    ExecutionRunStatus,
     JourneyClock,
     Plan,
     PlanVersion,
     RunEvent,
-    RunStatus,
 )
 from journeys.plans import Catalogue
 from journeys.uuids import name_uuid
@@ -32,13 +32,13 @@ PROFILE_NAMESPACE = uuid.UUID("6f1d3c1e-2a51-5c1b-9b59-6b6a6f75726e")
 
 # DESIGN 9: seed 002's statuses as seed 004's public endpoint shows them.
 PUBLIC_STATUS: dict[str, str] = {
-    RunStatus.PENDING: "queued",
-    RunStatus.ACTIVE: "running",
-    RunStatus.WAITING: "running",
-    RunStatus.PAUSED: "running",
-    RunStatus.COMPLETED: "completed",
-    RunStatus.FAILED: "failed",
-    RunStatus.CANCELLED: "exited",
+    ExecutionRunStatus.PENDING: "queued",
+    ExecutionRunStatus.ACTIVE: "running",
+    ExecutionRunStatus.WAITING: "running",
+    ExecutionRunStatus.PAUSED: "running",
+    ExecutionRunStatus.COMPLETED: "completed",
+    ExecutionRunStatus.FAILED: "failed",
+    ExecutionRunStatus.CANCELLED: "exited",
 }
 
 
@@ -88,9 +88,11 @@ def parse_statuses(value: Any) -> list[str]:
     """Statuses from one value, a list, or comma-separated text; 400 for an unknown one."""
     items: Iterable[Any] = [value] if isinstance(value, str) else (value or [])
     out = [part.strip() for item in items for part in str(item).split(",") if part.strip()]
-    unknown = sorted(set(out) - set(RunStatus.values))
+    unknown = sorted(set(out) - set(ExecutionRunStatus.values))
     if unknown:
-        raise ValidationError({"status": f"unknown status {', '.join(unknown)}; use {', '.join(RunStatus.values)}"})
+        raise ValidationError(
+            {"status": f"unknown status {', '.join(unknown)}; use {', '.join(ExecutionRunStatus.values)}"}
+        )
     return out
 
 

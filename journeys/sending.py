@@ -87,7 +87,7 @@ class TenantCatalogue:
 
 
 @dataclass(frozen=True)
-class Send:
+class SendRequest:
     customer_id: int
     offer_id: str
     channel_id: str
@@ -193,7 +193,7 @@ def _policy_verdicts(
 
 
 def check_sends(
-    catalogue: TenantCatalogue, sends: Sequence[Send], flags: Mapping[int, tuple[bool, bool]]
+    catalogue: TenantCatalogue, sends: Sequence[SendRequest], flags: Mapping[int, tuple[bool, bool]]
 ) -> list[Verdict]:
     """A verdict per send, in order: allowed (with offer, channel and creative) or blocked.
     ``flags``: customer id → (suppressed, unsubscribed) for every customer of the sends."""

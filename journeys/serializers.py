@@ -7,7 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from journeys.models import ExecutionRun, Plan, PlanStatus, PlanVersion, RunEvent, RunStatus
+from journeys.models import ExecutionRun, ExecutionRunStatus, Plan, PlanStatus, PlanVersion, RunEvent
 from journeys.selectors import PUBLIC_STATUS
 from kaireon.serializers import ModelSerializer, UTCDateTimeField
 
@@ -214,7 +214,9 @@ class ReasonSerializer(serializers.Serializer):
 
 class RunFiltersSerializer(serializers.Serializer):
     status = serializers.ListField(
-        child=serializers.ChoiceField(choices=RunStatus.choices), required=False, help_text="One status or several."
+        child=serializers.ChoiceField(choices=ExecutionRunStatus.choices),
+        required=False,
+        help_text="One status or several.",
     )
     plan_id = serializers.CharField(required=False)
     contact_id = serializers.CharField(required=False)

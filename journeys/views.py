@@ -39,7 +39,7 @@ from kaireon.viewsets import TenantModelViewSet, TenantViewSet
 from segments.models import Segment
 
 # Keys inside these values are data written by the plan's author (step keys, variable names) or
-# by the executor (event data), or reason codes that read the same as in the details' "reason"
+# by journeys.stepping (event data), or reason codes that read the same as in the details' "reason"
 # (bulk execute's counts by reason): they pass through the camelCase conversion unchanged.
 DATA_FIELDS = ("steps", "data", "remaining", "skipped_by_reason", "errors_by_reason")
 _OPTIONS = {
@@ -133,7 +133,7 @@ class PlanViewSet(TenantModelViewSet):
         plan = self.get_object()
         body = ExecuteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        run = services.run_execute(
+        run = services.execution_run_execute(
             tenant=self.principal.tenant,
             actor=self.principal,
             plan=plan,
@@ -160,7 +160,7 @@ class PlanViewSet(TenantModelViewSet):
             segment = Segment.objects.filter(tenant=tenant, pk=data["segment_id"]).first()
             if segment is None:
                 raise exceptions.ValidationError({"segment_id": ["No such segment in this tenant."]})
-        result = services.run_bulk_execute(
+        result = services.execution_run_bulk_execute(
             tenant=tenant,
             actor=self.principal,
             plan=plan,
@@ -193,7 +193,7 @@ class ExecutionRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
     def pause(self, request: Request, pk: str | None = None) -> Response:
         """pending, active or waiting → paused; otherwise 409 with currentStatus."""
         return self._answer(
-            services.run_pause(tenant=self.principal.tenant, actor=self.principal, run=self.get_object())
+            services.execution_run_pause(tenant=self.principal.tenant, actor=self.principal, run=self.get_object())
         )
 
     @extend_schema(request=None, responses=ExecutionRunSerializer)
@@ -201,7 +201,7 @@ class ExecutionRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
     def resume(self, request: Request, pk: str | None = None) -> Response:
         """paused → the status it was paused in (active, waiting or pending); otherwise 409."""
         return self._answer(
-            services.run_resume(tenant=self.principal.tenant, actor=self.principal, run=self.get_object())
+            services.execution_run_resume(tenant=self.principal.tenant, actor=self.principal, run=self.get_object())
         )
 
     @extend_schema(request=ReasonSerializer, responses=ExecutionRunSerializer)
@@ -210,7 +210,7 @@ class ExecutionRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
         """A live run → cancelled, with the reason in its events and the audit log; otherwise 409."""
         body = ReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        run = services.run_cancel(
+        run = services.execution_run_cancel(
             tenant=self.principal.tenant,
             actor=self.principal,
             run=self.get_object(),

@@ -9,13 +9,20 @@
 
 from __future__ import annotations
 
-from journeys.services.enrolment import run_bulk_execute, run_execute
+from journeys.services.enrolment import execution_run_bulk_execute, execution_run_execute
 from journeys.services.plans import plan_create, plan_delete, plan_draft_problems, plan_publish, plan_update
-from journeys.services.runs import run_cancel, run_pause, run_resume, runs_bulk_cancel
-from journeys.services.ticks import journey_batch_process, journeys_drain, journeys_tick, run_events_verify
-from journeys.services.trigger import request_hash, run_trigger
+from journeys.services.runs import execution_run_cancel, execution_run_pause, execution_run_resume, runs_bulk_cancel
+from journeys.services.ticks import execution_run_events_verify, journey_batch_process, journeys_drain, journeys_tick
+from journeys.services.trigger import execution_run_trigger, request_hash
 
 __all__ = [
+    "execution_run_bulk_execute",
+    "execution_run_cancel",
+    "execution_run_events_verify",
+    "execution_run_execute",
+    "execution_run_pause",
+    "execution_run_resume",
+    "execution_run_trigger",
     "journey_batch_process",
     "journeys_drain",
     "journeys_tick",
@@ -25,12 +32,5 @@ __all__ = [
     "plan_publish",
     "plan_update",
     "request_hash",
-    "run_bulk_execute",
-    "run_cancel",
-    "run_events_verify",
-    "run_execute",
-    "run_pause",
-    "run_resume",
-    "run_trigger",
     "runs_bulk_cancel",
 ]

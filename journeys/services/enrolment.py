@@ -26,10 +26,10 @@ from journeys.error_codes import JourneyErrorCode
 from journeys.models import (
     LIVE_STATUSES,
     ExecutionRun,
+    ExecutionRunStatus,
     Plan,
     PlanVersion,
     RunEvent,
-    RunStatus,
 )
 from journeys.uuids import time_ordered_uuids, uuid7
 from kaireon.errors import Conflict, NotFound
@@ -118,7 +118,7 @@ def _new_run(
         customer_id=customer_id,
         contact_id=external_id,
         profile_id=selectors.profile_uuid(tenant.pk, external_id),
-        status=RunStatus.PENDING if pending else RunStatus.ACTIVE,
+        status=ExecutionRunStatus.PENDING if pending else ExecutionRunStatus.ACTIVE,
         current_step=first,
         visits={},
         steps_remaining=int(version.remaining.get(first, len(version.steps))),
@@ -167,7 +167,7 @@ def _run_rows(
         "plan_id": plan.pk,
         "version_id": version.pk,
         "plan_version": version.number,
-        "status": RunStatus.ACTIVE.value,
+        "status": ExecutionRunStatus.ACTIVE.value,
         "paused_from": "",
         "current_step": first,
         "visits": {},
@@ -218,7 +218,7 @@ def customer_for(*, tenant: Tenant, contact: Contact) -> Customer:
 
 
 @transaction.atomic
-def run_execute(
+def execution_run_execute(
     *,
     tenant: Tenant,
     actor: Actor,
@@ -311,7 +311,7 @@ def _segment_contacts(*, tenant: Tenant, segment: Segment) -> list[tuple[int, st
 
 
 @transaction.atomic
-def run_bulk_execute(
+def execution_run_bulk_execute(
     *,
     tenant: Tenant,
     actor: Actor,

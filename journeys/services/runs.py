@@ -21,8 +21,8 @@ from journeys.models import (
     DUE_STATUSES,
     LIVE_STATUSES,
     ExecutionRun,
+    ExecutionRunStatus,
     RunEvent,
-    RunStatus,
 )
 from kaireon.errors import Conflict, NotFound
 from kaireon.models import Tenant
@@ -64,7 +64,7 @@ def _transition(
     before = run.status
     now = timezone.now()
     run.status, run.updated_at = to, now
-    if to == RunStatus.CANCELLED:
+    if to == ExecutionRunStatus.CANCELLED:
         run.paused_from, run.wake_tick, run.completed_at = "", None, now
     event_action = {"pause": "paused", "resume": "resumed", "cancel": "cancelled"}[verb]
     event = events.append(
@@ -84,7 +84,7 @@ def _transition(
 
 
 @transaction.atomic
-def run_pause(*, tenant: Tenant, actor: Actor, run: ExecutionRun | uuid.UUID | str) -> ExecutionRun:
+def execution_run_pause(*, tenant: Tenant, actor: Actor, run: ExecutionRun | uuid.UUID | str) -> ExecutionRun:
     """pending, active or waiting → paused (the tick skips it; a wait's clock keeps running)."""
     locked = _locked_run(tenant=tenant, run=run)
     if locked.status not in DUE_STATUSES:
@@ -93,32 +93,34 @@ def run_pause(*, tenant: Tenant, actor: Actor, run: ExecutionRun | uuid.UUID | s
             current_status=locked.status,
         )
     locked.paused_from = locked.status
-    _transition(tenant=tenant, actor=actor, run=locked, verb="pause", to=RunStatus.PAUSED)
+    _transition(tenant=tenant, actor=actor, run=locked, verb="pause", to=ExecutionRunStatus.PAUSED)
     return locked
 
 
 @transaction.atomic
-def run_resume(*, tenant: Tenant, actor: Actor, run: ExecutionRun | uuid.UUID | str) -> ExecutionRun:
+def execution_run_resume(*, tenant: Tenant, actor: Actor, run: ExecutionRun | uuid.UUID | str) -> ExecutionRun:
     """paused → the status it was paused in: active (due at the next tick), waiting (until its
     wake tick, which may already have passed) or pending."""
     locked = _locked_run(tenant=tenant, run=run)
-    if locked.status != RunStatus.PAUSED:
+    if locked.status != ExecutionRunStatus.PAUSED:
         raise Conflict(f"Run is {locked.status}; only a paused run can be resumed.", current_status=locked.status)
-    to = locked.paused_from or RunStatus.ACTIVE
+    to = locked.paused_from or ExecutionRunStatus.ACTIVE
     locked.paused_from = ""
-    if to == RunStatus.ACTIVE:
+    if to == ExecutionRunStatus.ACTIVE:
         locked.wake_tick = min(locked.wake_tick or 0, selectors.clock_tick())
     _transition(tenant=tenant, actor=actor, run=locked, verb="resume", to=to)
     return locked
 
 
 @transaction.atomic
-def run_cancel(*, tenant: Tenant, actor: Actor, run: ExecutionRun | uuid.UUID | str, reason: str = "") -> ExecutionRun:
+def execution_run_cancel(
+    *, tenant: Tenant, actor: Actor, run: ExecutionRun | uuid.UUID | str, reason: str = ""
+) -> ExecutionRun:
     """Any live run → cancelled; the reason goes into the run's events and the audit log."""
     locked = _locked_run(tenant=tenant, run=run)
     if locked.status not in LIVE_STATUSES:
         raise Conflict(f"Run is {locked.status}; it has already finished.", current_status=locked.status)
-    _transition(tenant=tenant, actor=actor, run=locked, verb="cancel", to=RunStatus.CANCELLED, reason=reason)
+    _transition(tenant=tenant, actor=actor, run=locked, verb="cancel", to=ExecutionRunStatus.CANCELLED, reason=reason)
     return locked
 
 
@@ -146,7 +148,7 @@ def runs_bulk_cancel(*, tenant: Tenant, actor: Actor, filters: Mapping[str, Any]
         cancelled = []
         for run in runs:
             before = run.status
-            run.status, run.paused_from, run.wake_tick = RunStatus.CANCELLED, "", None
+            run.status, run.paused_from, run.wake_tick = ExecutionRunStatus.CANCELLED, "", None
             run.completed_at = run.updated_at = now
             cancelled.append(
                 events.row(

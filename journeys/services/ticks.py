@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from journeys import events, executor, selectors
+from journeys import events, selectors, stepping
 from journeys.models import ExecutionRun, JourneyClock
 
 logger = logging.getLogger(__name__)
@@ -50,10 +50,10 @@ def journeys_tick(*, dispatch: bool = True) -> tuple[int, int]:
     return tick, batches
 
 
-def journey_batch_process(*, tick: int, limit: int | None = None) -> executor.BatchResult:
+def journey_batch_process(*, tick: int, limit: int | None = None) -> stepping.BatchResult:
     """Process up to ``limit`` (JOURNEYS_BATCH_SIZE) runs due at ``tick``, in one transaction
-    (journeys.executor). Idempotent: processed runs are no longer due at ``tick``."""
-    return executor.process_batch(tick=tick, limit=limit or int(settings.JOURNEYS_BATCH_SIZE))
+    (journeys.stepping). Idempotent: processed runs are no longer due at ``tick``."""
+    return stepping.process_batch(tick=tick, limit=limit or int(settings.JOURNEYS_BATCH_SIZE))
 
 
 def journeys_drain(*, tick: int | None = None) -> int:
@@ -68,7 +68,7 @@ def journeys_drain(*, tick: int | None = None) -> int:
         total += result.runs
 
 
-def run_events_verify(*, run: ExecutionRun) -> list[str]:
+def execution_run_events_verify(*, run: ExecutionRun) -> list[str]:
     """Every break in the run's event chain; [] when intact."""
     run.refresh_from_db(fields=["event_seq", "event_head"])
     return events.verify(run, selectors.run_events(run=run).iterator(chunk_size=2000))

@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from journeys import selectors
 from journeys.error_codes import JourneyErrorCode
 from journeys.models import ExecutionRun, IdempotencyKey, Plan
-from journeys.services.enrolment import customer_for, run_execute
+from journeys.services.enrolment import customer_for, execution_run_execute
 from kaireon.errors import Conflict, NotFound
 from kaireon.models import Tenant
 from kaireon.services import Actor
@@ -46,7 +46,7 @@ def _trigger_customer(*, tenant: Tenant, contact_id: str | None, profile_id: uui
 
 
 @transaction.atomic
-def run_trigger(
+def execution_run_trigger(
     *,
     tenant: Tenant,
     actor: Actor,
@@ -76,7 +76,7 @@ def run_trigger(
                 )
             return stored.run, False
     customer = _trigger_customer(tenant=tenant, contact_id=contact_id, profile_id=profile_id)
-    run = run_execute(tenant=tenant, actor=actor, plan=plan, contact=customer, variables=variables)
+    run = execution_run_execute(tenant=tenant, actor=actor, plan=plan, contact=customer, variables=variables)
     if idempotency_key:
         try:
             with transaction.atomic():

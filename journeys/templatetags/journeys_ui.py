@@ -1,6 +1,7 @@
-"""How the journey pages show a plan's steps: in topological order, each in words ("Send offer
-Personal Loan on Email", "Wait 3 days", "Branch: if variables.score > 0.5 → won, else → done"),
-with links to the steps it leads to. Pure functions, plus the template filters built on them."""
+"""How the journey pages show a plan's steps: in the order journeys.layout draws them, each in
+words ("Send offer Personal Loan on Email", "Wait 3 days", "Branch: if variables.score > 0.5 →
+won, else → done"), with links to the steps it leads to. Pure functions, plus the template
+filters built on them."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django import template
+
+from journeys.layout import ordered
+from journeys.plans import transitions
 
 register = template.Library()
 
@@ -186,63 +190,17 @@ def describe(step: Mapping[str, Any], names: Mapping[str, str], tick_seconds: fl
     return f"Unknown step type {kind!r}" if kind else "A step without a type"
 
 
-def _targets(step: Mapping[str, Any]) -> list[str]:
-    """The steps a step leads to, in order (journeys.plans.successors, tolerant of drafts)."""
-    return [link.target for link in links_of(step, set())]
-
-
 def links_of(step: Mapping[str, Any], known: set[str]) -> list[Link]:
-    out: list[Link] = []
-    if step.get("type") == "branch":
-        for item in _conditions(step):
-            if isinstance(item.get("next"), str):
-                out.append(Link(f"if {condition_text(item.get('condition'))}", item["next"]))
-        if isinstance(step.get("default"), str):
-            out.append(Link("else", step["default"]))
-    else:
-        if isinstance(step.get("next"), str):
-            out.append(Link("next", step["next"]))
-        if isinstance(step.get("onBlocked"), str):
-            out.append(Link("if blocked", step["onBlocked"]))
-    for link in out:
-        link.known = link.target in known
-    return out
-
-
-# --- order -----------------------------------------------------------------------------------
-
-
-def ordered(steps: list[Any]) -> list[tuple[int, Mapping[str, Any], bool]]:
-    """(index in the plan, step, reachable) in topological order from the first step: a
-    depth-first walk whose reverse post-order follows each step's first successor first (the
-    main path reads top to bottom); edges back into the walk (loops through a wait) are skipped.
-    Steps the first cannot reach come last, in list order."""
-    valid = [(i, s) for i, s in enumerate(steps) if isinstance(s, Mapping) and isinstance(s.get("id"), str)]
-    by_id: dict[str, tuple[int, Mapping[str, Any]]] = {}
-    for i, step in valid:
-        by_id.setdefault(step["id"], (i, step))
-    if not valid:
-        return [(i, s if isinstance(s, Mapping) else {}, False) for i, s in enumerate(steps)]
-    post: list[str] = []
-    seen: set[str] = set()
-    root = valid[0][1]["id"] if steps and steps[0] is valid[0][1] else None
-    if root is not None:
-        seen.add(root)
-        work: list[tuple[str, list[str]]] = [(root, [t for t in _targets(by_id[root][1]) if t in by_id][::-1])]
-        while work:
-            node, todo = work[-1]
-            if todo:
-                target = todo.pop(0)
-                if target not in seen:
-                    seen.add(target)
-                    work.append((target, [t for t in _targets(by_id[target][1]) if t in by_id][::-1]))
-            else:
-                post.append(node)
-                work.pop()
-    order = [(by_id[node][0], by_id[node][1], True) for node in reversed(post)]
-    placed = {by_id[node][0] for node in post}
-    order += [(i, s if isinstance(s, Mapping) else {}, False) for i, s in enumerate(steps) if i not in placed]
-    return order
+    """The step's transitions (journeys.plans) as the card's links."""
+    labels = {"default": "else", "next": "next", "onBlocked": "if blocked"}
+    return [
+        Link(
+            labels.get(transition.via) or f"if {condition_text(transition.condition)}",
+            transition.target,
+            transition.target in known,
+        )
+        for transition in transitions(step)
+    ]
 
 
 def step_views(

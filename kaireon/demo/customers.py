@@ -310,8 +310,8 @@ def write(*, tenant_id: str, customers: Iterable[DemoCustomer]) -> int:
     how many were written.
 
     50,000 bank customers, SQLite, 2 cores: ``bulk_create`` 7.2 s (Django splits it into
-    INSERTs of 90 rows, SQLite's 999 parameters / 11 columns), the import engine's upsert 8.4 s,
-    one ``executemany`` per batch 1.8 s. PostgreSQL 15: COPY 2.0 to 2.8 s, the import engine 3.4 s.
+    INSERTs of 90 rows, SQLite's 999 parameters / 11 columns), the import pipeline's upsert 8.4 s,
+    one ``executemany`` per batch 1.8 s. PostgreSQL 15: COPY 2.0 to 2.8 s, the import pipeline 3.4 s.
     """
     now = timezone.now()
     written = 0

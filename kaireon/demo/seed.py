@@ -389,7 +389,7 @@ class _Seeder:
         plan = journey_services.plan_create(tenant=tenant, actor=None, data=data)
         journey_services.plan_publish(tenant=tenant, actor=None, plan=plan)
         first = Customer.objects.filter(tenant=tenant).only("id", "tenant_id", "external_id").order_by("id")
-        result = journey_services.run_bulk_execute(
+        result = journey_services.execution_run_bulk_execute(
             tenant=tenant,
             actor=None,
             plan=plan,

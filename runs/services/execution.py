@@ -20,7 +20,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from kaireon.services import audit_record
-from runs import executor, hooks, selectors
+from runs import datapath, hooks, selectors
 from runs.models import ChunkStatus, Run, RunChunk, RunStatus
 
 logger = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ def _plan(*, run_id: str, dispatch: bool) -> list[int]:
     run = Run.objects.select_for_update(of=("self",)).select_related("tenant").filter(pk=run_id).first()
     if run is None or run.status != RunStatus.PENDING:
         return []
-    pages = list(executor.audience_ids(run))
+    pages = list(datapath.audience_ids(run))
     ids = np.concatenate(pages) if pages else np.zeros(0, dtype=np.int64)
     size = chunk_size(int(ids.size))
     starts = range(0, ids.size, size)
@@ -244,9 +244,9 @@ def run_chunk_process(*, chunk_id: int, worker: str = "", finalize: bool = True)
 def _chunk_decide_and_write(chunk_id: int, attempt: int, *, finalize: bool) -> bool:
     chunk = RunChunk.objects.select_related("run__tenant", "run__flow_version").get(pk=chunk_id)
     run = chunk.run
-    context = executor.run_context(run)
-    outcome = executor.chunk_decide(tenant=run.tenant, chunk=chunk, context=context)
-    rows = executor.recommendation_frame(run.pk, outcome, context)
+    context = datapath.run_context(run)
+    outcome = datapath.chunk_decide(tenant=run.tenant, chunk=chunk, context=context)
+    rows = datapath.recommendation_frame(run.pk, outcome, context)
     with transaction.atomic():
         owned = (
             RunChunk.objects.select_for_update()
@@ -255,7 +255,7 @@ def _chunk_decide_and_write(chunk_id: int, attempt: int, *, finalize: bool) -> b
         )
         if not owned:
             return False
-        executor.recommendations_write(rows)
+        datapath.recommendations_write(rows)
         # The run row is locked only now, after the write (the counter UPDATE below locks it
         # anyway): a cancel either committed before this, and the rows are rolled back, or waits
         # for this commit, and the rows landed before the cancel. Never rows after a cancel.

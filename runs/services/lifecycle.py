@@ -18,7 +18,7 @@ from decisionflows.selectors import flow_runnable_version
 from kaireon.errors import Conflict, ErrorCode, ValidationError, not_found
 from kaireon.models import Tenant
 from kaireon.services import Actor, audit_record, snapshot
-from runs import executor, hooks
+from runs import datapath, hooks
 from runs.error_codes import RunErrorCode
 from runs.models import ChunkStatus, ExecutionMode, Run, RunChunk, RunStatus
 from runs.services.execution import TRANSIENT_ERRORS, run_chunk_fail, run_chunk_process, run_finalize, run_plan
@@ -241,9 +241,9 @@ def run_delete(*, tenant: Tenant, actor: Actor, instance: Run, reason: str = "")
             current_status=locked.status,
         )
     if not locked.is_discarded:
-        executor.contact_history_keep(run=locked)
+        datapath.contact_history_keep(run=locked)
     hooks.run_before_delete(locked)
-    rows = executor.recommendations_delete(locked.pk)
+    rows = datapath.recommendations_delete(locked.pk)
     audit_record(
         tenant=tenant,
         actor=actor,

@@ -2,7 +2,7 @@
 
 ``readers`` turn a text stream into records (line number + raw values), ``rows`` check a
 record against the schema and give a ``CustomerRow`` or row errors, ``writers`` upsert a batch
-(COPY + INSERT ... ON CONFLICT on PostgreSQL, ``bulk_create`` on SQLite), and ``engine`` runs
+(COPY + INSERT ... ON CONFLICT on PostgreSQL, ``bulk_create`` on SQLite), and ``pipeline`` runs
 the loop. The job bookkeeping (status, progress, audit) is segments.services'.
 
 Upsert semantics, per row: a field the row gives is written, a field it does not give keeps

@@ -28,7 +28,7 @@ from kaireon.principal import Principal
 from kaireon.services import Actor, audit_record
 from segments import selectors
 from segments.importing import readers
-from segments.importing.engine import ImportStats, import_stream
+from segments.importing.pipeline import ImportStats, import_stream
 from segments.importing.rows import RowError
 from segments.models import CustomerImport, ImportFormat, ImportRunner, ImportStatus
 

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from journeys import services
-from journeys.models import ExecutionRun, Plan, RunStatus
+from journeys.models import ExecutionRun, ExecutionRunStatus, Plan
 from kaireon.models import Role
 from segments.models import Customer
 from tests.browser.conftest import sign_in
@@ -63,7 +63,7 @@ def test_editor_publishes_enrols_and_follows_a_journey(live_server, tenant, page
     screenshot("journey-bulk-preview", full_page=False)
     page.get_by_role("button", name=f"Enrol {expected} contacts").click()
     page.get_by_text(f"Enrolled {expected} contacts in “Welcome series”.").wait_for()
-    assert ExecutionRun.objects.filter(plan=plan, status=RunStatus.ACTIVE).count() == expected
+    assert ExecutionRun.objects.filter(plan=plan, status=ExecutionRunStatus.ACTIVE).count() == expected
     expect(page.locator('[data-status-count="active"]')).to_have_text(str(expected))
     expect(page.locator('[data-step="hello"] .step-count')).to_contain_text(f"{expected} here")
 
@@ -103,10 +103,10 @@ def test_editor_publishes_enrols_and_follows_a_journey(live_server, tenant, page
     page.get_by_text("Run paused: the tick skips it").wait_for()
     expect(page.locator("#run-status")).to_have_text("Paused")
     run.refresh_from_db()
-    assert run.status == RunStatus.PAUSED
+    assert run.status == ExecutionRunStatus.PAUSED
     page.get_by_role("button", name="Resume").click()
     page.get_by_text("Run resumed; it is waiting again.").wait_for()
     assert [t.strip() for t in timeline.locator("td:nth-child(4)").all_inner_texts()][-2:] == ["Paused", "Resumed"]
     run.refresh_from_db()
-    assert run.status == RunStatus.WAITING
+    assert run.status == ExecutionRunStatus.WAITING
     screenshot("journey-run-detail")

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from journeys import engine
-from journeys.models import Delivery, ExecutionRun, IdempotencyKey, JourneyClock, Plan, PlanVersion, RunEvent
+from journeys import operations
+from journeys.models import ExecutionRun, IdempotencyKey, JourneyClock, Plan, PlanVersion, RunEvent, Send
 from tests.journeys.conftest import advance, reachable_customers
 
 pytestmark = pytest.mark.django_db
 
 
 def test_admin_pages_render(admin_client, tenant, welcome):
-    run = engine.execute(welcome, reachable_customers(tenant, 1)[0])
+    run = operations.execute(welcome, reachable_customers(tenant, 1)[0])
     advance()
     IdempotencyKey.objects.create(tenant=tenant, key="k-1", request_hash="0" * 64, run=run)
     objects = {
@@ -20,7 +20,7 @@ def test_admin_pages_render(admin_client, tenant, welcome):
         PlanVersion: PlanVersion.objects.get(plan=welcome),
         ExecutionRun: run,
         RunEvent: RunEvent.objects.filter(run=run).first(),
-        Delivery: Delivery.objects.get(run=run),
+        Send: Send.objects.get(run=run),
         IdempotencyKey: IdempotencyKey.objects.get(),
         JourneyClock: JourneyClock.objects.get(),
     }

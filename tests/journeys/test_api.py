@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from journeys import engine
+from journeys import operations
 from journeys.models import ExecutionRun, Plan
 from tests.journeys.conftest import advance, make_plan, reachable_customers
 
@@ -52,7 +52,7 @@ def plan(tenant, catalogue) -> Plan:
 
 @pytest.fixture
 def run(tenant, plan) -> ExecutionRun:
-    return engine.execute(plan, reachable_customers(tenant, 1)[0], {"favouriteColour": "blue"})
+    return operations.execute(plan, reachable_customers(tenant, 1)[0], {"favouriteColour": "blue"})
 
 
 # --- plans -----------------------------------------------------------------------------------
@@ -164,7 +164,7 @@ def test_execute_through_the_api(editor, viewer, outsider, plan, tenant):
 
 def test_run_detail_list_and_events(viewer, outsider, run, plan, django_assert_num_queries):
     advance()
-    engine.execute(plan, reachable_customers(run.tenant, 3)[-1])
+    operations.execute(plan, reachable_customers(run.tenant, 3)[-1])
     detail = viewer.get(f"/api/v1/journeys/runs/{run.pk}")
     assert detail.status_code == 200
     body = detail.json()

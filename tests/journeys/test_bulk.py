@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from decisionflows import services as df
-from journeys import bulk, engine, services
+from journeys import bulk, operations, services
 from journeys.models import ExecutionRun, RunEvent
 from kaireon.models import AuditLog
 from segments.models import Customer
@@ -23,13 +23,13 @@ def test_bulk_execute_counts_created_skipped_and_errors_with_reasons(tenant, wel
     blocked = reachable[8:]
     Customer.objects.filter(pk__in=[c.pk for c in blocked]).update(suppressed=True)
     reachable = reachable[:8]
-    engine.execute(welcome, reachable[0])
-    engine.execute(welcome, reachable[1])
+    operations.execute(welcome, reachable[0])
+    operations.execute(welcome, reachable[1])
     # reachable[2] listed twice: enrolled once
     contacts = (
         [c.external_id for c in reachable] + [c.external_id for c in blocked] + ["nobody", reachable[2].external_id]
     )
-    result = engine.bulk_execute(welcome, contacts, {"source": "bulk"}, batch_size=2)
+    result = operations.bulk_execute(welcome, contacts, {"source": "bulk"}, batch_size=2)
     # seed 002: "Skipped = already enrolled or suppressed"; a contact that does not exist is an error
     assert (result["created"], result["skipped"], result["errors"]) == (6, 5, 1)
     assert result["errorDetails"] == [{"contactId": "nobody", "reason": "unknown_contact"}]
@@ -48,12 +48,12 @@ def test_bulk_execute_counts_created_skipped_and_errors_with_reasons(tenant, wel
     audit = AuditLog.objects.get(tenant=tenant, action="bulk_execute")
     assert audit.after == {"plan_version": 1, "segment": None, "created": 6, "skipped": 5, "errors": 1}
     for run in created:
-        assert services.run_events_verify(run=run) == []
+        assert services.execution_run_events_verify(run=run) == []
 
 
 def test_unknown_contacts_are_errors_in_a_dry_run_too(tenant, welcome, system_actor):
     known = reachable_customers(tenant, 1)[0]
-    result = services.run_bulk_execute(
+    result = services.execution_run_bulk_execute(
         tenant=tenant, actor=system_actor, plan=welcome, contacts=[known.external_id, "ghost"], dry_run=True
     )
     assert (result["created"], result["skipped"], result["errors"]) == (1, 0, 1)
@@ -74,7 +74,9 @@ def test_each_batch_of_batch_size_is_written_or_failed_on_its_own(tenant, welcom
         real_insert(model, columns, rows)
 
     monkeypatch.setattr(bulk, "insert", insert)
-    result = services.run_bulk_execute(tenant=tenant, actor=system_actor, plan=welcome, contacts=contacts, batch_size=2)
+    result = services.execution_run_bulk_execute(
+        tenant=tenant, actor=system_actor, plan=welcome, contacts=contacts, batch_size=2
+    )
     assert run_batches == [2, 2, 1]
     assert (result["created"], result["skipped"], result["errors"]) == (3, 0, 2)
     assert result["error_details"] == [{"contact_id": c, "reason": "write_failed"} for c in contacts[2:4]]
@@ -85,28 +87,30 @@ def test_each_batch_of_batch_size_is_written_or_failed_on_its_own(tenant, welcom
 def test_unsubscribed_contacts_are_suppressed_when_a_policy_says_so(tenant, welcome, system_actor):
     customer = reachable_customers(tenant, 1)[0]
     Customer.objects.filter(pk=customer.pk).update(unsubscribed=True)
-    assert engine.bulk_execute(welcome, [customer.external_id])["created"] == 1
-    engine.bulk_cancel({"planId": welcome.pk}, "again", tenant=tenant)
+    assert operations.bulk_execute(welcome, [customer.external_id])["created"] == 1
+    operations.bulk_cancel({"planId": welcome.pk}, "again", tenant=tenant)
     df.contact_policy_create(
         tenant=tenant,
         actor=system_actor,
         data={"name": "No unsubscribed", "policy_type": "suppression", "suppress_unsubscribed": True},
     )
-    result = engine.bulk_execute(welcome, [customer.external_id])
+    result = operations.bulk_execute(welcome, [customer.external_id])
     assert result["skippedDetails"] == [{"contactId": customer.external_id, "reason": "suppressed"}]
 
 
 def test_bulk_execute_a_segment_and_dry_run(tenant, welcome, catalogue, system_actor):
     everyone = Customer.objects.filter(tenant=tenant)
     suppressed = everyone.filter(suppressed=True).count()
-    dry = services.run_bulk_execute(
+    dry = services.execution_run_bulk_execute(
         tenant=tenant, actor=system_actor, plan=welcome, segment=catalogue.everyone, dry_run=True
     )
     assert (dry["created"], dry["skipped"], dry["dry_run"]) == (everyone.count() - suppressed, suppressed, True)
     assert not ExecutionRun.objects.exists()
-    real = services.run_bulk_execute(tenant=tenant, actor=system_actor, plan=welcome, segment=catalogue.everyone)
+    real = services.execution_run_bulk_execute(
+        tenant=tenant, actor=system_actor, plan=welcome, segment=catalogue.everyone
+    )
     assert real["created"] == dry["created"]
-    again = services.run_bulk_execute(tenant=tenant, actor=system_actor, plan=welcome, segment=catalogue.gold)
+    again = services.execution_run_bulk_execute(tenant=tenant, actor=system_actor, plan=welcome, segment=catalogue.gold)
     assert again["created"] == 0
     assert {d["reason"] for d in again["skipped_details"]} <= {"already_enrolled", "suppressed"}
     assert sum(again["skipped_by_reason"].values()) == again["skipped"] > 0
@@ -116,10 +120,10 @@ def test_skipped_counts_by_reason_are_exact_when_the_details_are_capped(
     tenant, welcome, catalogue, system_actor, settings
 ):
     settings.JOURNEYS_BULK_SKIPPED_DETAILS_MAX = 2
-    services.run_bulk_execute(tenant=tenant, actor=system_actor, plan=welcome, segment=catalogue.everyone)
+    services.execution_run_bulk_execute(tenant=tenant, actor=system_actor, plan=welcome, segment=catalogue.everyone)
     suppressed = Customer.objects.filter(tenant=tenant, suppressed=True).count()
     enrolled = ExecutionRun.objects.filter(plan=welcome).count()
-    again = services.run_bulk_execute(
+    again = services.execution_run_bulk_execute(
         tenant=tenant, actor=system_actor, plan=welcome, segment=catalogue.everyone, dry_run=True
     )
     assert len(again["skipped_details"]) == 2
@@ -141,8 +145,8 @@ def test_bulk_execute_is_set_based_whatever_the_number_of_contacts(tenant, catal
     few, many = ids[:30], ids[30:]
     small = make_plan(tenant, welcome_steps, key="small")
     large = make_plan(tenant, welcome_steps, key="large")
-    queries_few = _queries(lambda: engine.bulk_execute(small, few, batch_size=1000))
-    queries_many = _queries(lambda: engine.bulk_execute(large, many, batch_size=1000))
+    queries_few = _queries(lambda: operations.bulk_execute(small, few, batch_size=1000))
+    queries_many = _queries(lambda: operations.bulk_execute(large, many, batch_size=1000))
     if connection.vendor == "postgresql":
         assert queries_many == queries_few  # COPY: a fixed number of statements, whatever the count
     else:
@@ -153,9 +157,11 @@ def test_bulk_execute_is_set_based_whatever_the_number_of_contacts(tenant, catal
 
 def test_bulk_execute_checks_its_arguments(tenant, welcome, system_actor):
     with pytest.raises(ValidationError):
-        services.run_bulk_execute(tenant=tenant, actor=system_actor, plan=welcome, contacts=["x"], batch_size=0)
+        services.execution_run_bulk_execute(
+            tenant=tenant, actor=system_actor, plan=welcome, contacts=["x"], batch_size=0
+        )
     with pytest.raises(ValidationError):
-        services.run_bulk_execute(tenant=tenant, actor=system_actor, plan=welcome)
+        services.execution_run_bulk_execute(tenant=tenant, actor=system_actor, plan=welcome)
 
 
 @pytest.fixture
@@ -163,7 +169,9 @@ def spread(tenant, welcome, welcome_steps):
     """Runs of two plans with different statuses and start times."""
     other = make_plan(tenant, welcome_steps, key="other")
     customers = reachable_customers(tenant, 6)
-    runs = [engine.execute(welcome, c) for c in customers[:4]] + [engine.execute(other, c) for c in customers[4:]]
+    runs = [operations.execute(welcome, c) for c in customers[:4]] + [
+        operations.execute(other, c) for c in customers[4:]
+    ]
     base = timezone.now() - dt.timedelta(days=10)
     for index, run in enumerate(runs):
         ExecutionRun.objects.filter(pk=run.pk).update(started_at=base + dt.timedelta(days=index))
@@ -174,31 +182,33 @@ def spread(tenant, welcome, welcome_steps):
 
 def test_list_runs_filters(tenant, welcome, spread):
     runs, base = spread["runs"], spread["base"]
-    listed = engine.list_runs({"status": "active"}, tenant=tenant)
+    listed = operations.list_runs({"status": "active"}, tenant=tenant)
     assert listed["total"] == 4
-    assert engine.list_runs({"status": ["waiting", "completed"]}, tenant=tenant)["total"] == 2
-    assert engine.list_runs({"planId": welcome.pk}, tenant=tenant)["total"] == 4
-    assert [r.pk for r in engine.list_runs({"contactId": runs[5].contact_id}, tenant=tenant)["runs"]] == [runs[5].pk]
-    after = engine.list_runs({"startedAfter": base + dt.timedelta(days=3)}, tenant=tenant)
+    assert operations.list_runs({"status": ["waiting", "completed"]}, tenant=tenant)["total"] == 2
+    assert operations.list_runs({"planId": welcome.pk}, tenant=tenant)["total"] == 4
+    assert [r.pk for r in operations.list_runs({"contactId": runs[5].contact_id}, tenant=tenant)["runs"]] == [
+        runs[5].pk
+    ]
+    after = operations.list_runs({"startedAfter": base + dt.timedelta(days=3)}, tenant=tenant)
     assert [r.pk for r in after["runs"]] == [runs[5].pk, runs[4].pk, runs[3].pk]  # newest first
-    before = engine.list_runs({"startedBefore": base + dt.timedelta(days=1)}, tenant=tenant)
+    before = operations.list_runs({"startedBefore": base + dt.timedelta(days=1)}, tenant=tenant)
     assert [r.pk for r in before["runs"]] == [runs[0].pk]
-    page = engine.list_runs({"limit": 2, "offset": 1}, tenant=tenant)
+    page = operations.list_runs({"limit": 2, "offset": 1}, tenant=tenant)
     assert (page["total"], [r.pk for r in page["runs"]]) == (6, [runs[4].pk, runs[3].pk])
     with pytest.raises(ValidationError):
-        engine.list_runs({"status": "sleeping"}, tenant=tenant)
+        operations.list_runs({"status": "sleeping"}, tenant=tenant)
 
 
 def test_bulk_cancel_by_filters(tenant, welcome, spread):
     runs, other = spread["runs"], spread["other"]
-    assert engine.bulk_cancel({"planId": welcome.pk, "status": "active"}, "Plan deprecated", tenant=tenant) == 2
+    assert operations.bulk_cancel({"planId": welcome.pk, "status": "active"}, "Plan deprecated", tenant=tenant) == 2
     assert set(ExecutionRun.objects.filter(plan=welcome).values_list("status", flat=True)) == {
         "cancelled",
         "waiting",
         "completed",
     }
-    assert engine.bulk_cancel({"contactId": runs[4].contact_id}, "asked", tenant=tenant) == 1
-    assert engine.bulk_cancel({"status": ["waiting", "completed"]}, "tidy", tenant=tenant) == 1  # completed stays
+    assert operations.bulk_cancel({"contactId": runs[4].contact_id}, "asked", tenant=tenant) == 1
+    assert operations.bulk_cancel({"status": ["waiting", "completed"]}, "tidy", tenant=tenant) == 1  # completed stays
     assert ExecutionRun.objects.get(pk=runs[2].pk).status == "completed"
     assert ExecutionRun.objects.get(pk=runs[5].pk).status == "active"
     assert ExecutionRun.objects.filter(plan=other, status="active").count() == 1
@@ -208,6 +218,6 @@ def test_bulk_cancel_by_filters(tenant, welcome, spread):
     assert audit.reason == "Plan deprecated"
     assert audit.after == {"cancelled": 2, "filters": {"plan_id": welcome.pk, "status": "active"}}
     for run in runs:
-        assert services.run_events_verify(run=run) == []
+        assert services.execution_run_events_verify(run=run) == []
     with pytest.raises(ValidationError):
-        engine.bulk_cancel({}, "everything", tenant=tenant)
+        operations.bulk_cancel({}, "everything", tenant=tenant)

@@ -1,4 +1,4 @@
-"""Run lifecycle through seed 002's Python API (journeys.engine): every transition, every
+"""Run lifecycle through seed 002's Python API (journeys.operations): every transition, every
 invalid one (409 with the current status), waits waking at the right tick, and the event log."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from journeys import engine, executor, services
-from journeys.models import ExecutionRun, JourneyClock, RunEvent, RunStatus
+from journeys import operations, services, stepping
+from journeys.models import ExecutionRun, ExecutionRunStatus, JourneyClock, RunEvent
 from journeys.selectors import clock_tick
 from kaireon.errors import Conflict
 from kaireon.models import AuditLog
@@ -22,8 +22,10 @@ def contact(tenant, catalogue):
 
 def test_execute_starts_an_active_run_with_every_seed_field(tenant, welcome, contact):
     advance(4)
-    run = engine.execute(welcome, {"contact": {"id": contact.external_id, "email": contact.email}}, {"tier": "gold"})
-    assert run.status == RunStatus.ACTIVE
+    run = operations.execute(
+        welcome, {"contact": {"id": contact.external_id, "email": contact.email}}, {"tier": "gold"}
+    )
+    assert run.status == ExecutionRunStatus.ACTIVE
     assert (run.plan_id, run.plan_version, run.contact_id) == (welcome.pk, 1, contact.external_id)
     assert (run.current_step, run.steps_completed, run.steps_remaining) == ("hello", 0, 5)
     assert (run.start_tick, run.current_tick, run.wake_tick) == (4, 4, 4)
@@ -35,25 +37,25 @@ def test_execute_starts_an_active_run_with_every_seed_field(tenant, welcome, con
 
 
 def test_a_contact_is_enrolled_once_per_plan_while_its_run_is_live(tenant, welcome, contact):
-    run = engine.execute(welcome, contact)
+    run = operations.execute(welcome, contact)
     with pytest.raises(Conflict) as again:
-        engine.execute(welcome, contact.external_id)
+        operations.execute(welcome, contact.external_id)
     assert again.value.extra == {"reason": "already_enrolled", "run_id": str(run.pk), "current_status": "active"}
-    engine.cancel_run(run.pk, "test", tenant=tenant)
-    assert engine.execute(welcome, contact).pk != run.pk
+    operations.cancel_run(run.pk, "test", tenant=tenant)
+    assert operations.execute(welcome, contact).pk != run.pk
 
 
 def test_suppressed_contact_cannot_be_enrolled(tenant, welcome):
     from tests.journeys.conftest import suppressed_customers
 
     with pytest.raises(Conflict) as caught:
-        engine.execute(welcome, suppressed_customers(tenant)[0])
+        operations.execute(welcome, suppressed_customers(tenant)[0])
     assert caught.value.extra == {"reason": "suppressed"}
 
 
 def test_wait_wakes_at_its_tick_and_the_run_completes(tenant, welcome, contact):
     start = clock_tick()
-    run = engine.execute(welcome, contact, {"tier": "gold"})
+    run = operations.execute(welcome, contact, {"tier": "gold"})
     advance()  # tick start+1: send, then wait 2 ticks
     run.refresh_from_db()
     assert (run.status, run.current_step, run.wake_tick) == ("waiting", "pause", start + 3)
@@ -76,7 +78,7 @@ def test_wait_wakes_at_its_tick_and_the_run_completes(tenant, welcome, contact):
         ("done", "end"),
     ]
     assert actions(run)[-1] == "completed"
-    assert services.run_events_verify(run=run) == []
+    assert services.execution_run_events_verify(run=run) == []
 
 
 def test_wait_duration_is_converted_with_the_tick_length(tenant, catalogue, settings):
@@ -86,61 +88,61 @@ def test_wait_duration_is_converted_with_the_tick_length(tenant, catalogue, sett
         {"id": "done", "type": "end"},
     ]
     plan = make_plan(tenant, steps)
-    run = engine.execute(plan, reachable_customers(tenant, 1)[0])
+    run = operations.execute(plan, reachable_customers(tenant, 1)[0])
     tick = advance()
     run.refresh_from_db()
     assert run.wake_tick == tick + 3  # 150 s at 60 s a tick: 3 ticks
 
 
 def test_pause_and_resume_an_active_run(tenant, welcome, contact):
-    run = engine.execute(welcome, contact)
-    paused = engine.pause_run(run.pk, tenant=tenant)
-    assert paused.status == RunStatus.PAUSED
+    run = operations.execute(welcome, contact)
+    paused = operations.pause_run(run.pk, tenant=tenant)
+    assert paused.status == ExecutionRunStatus.PAUSED
     advance()
     run.refresh_from_db()
     assert (run.status, run.steps_completed) == ("paused", 0)  # the tick left it alone
-    resumed = engine.resume_run(run.pk, tenant=tenant)
-    assert resumed.status == RunStatus.ACTIVE
+    resumed = operations.resume_run(run.pk, tenant=tenant)
+    assert resumed.status == ExecutionRunStatus.ACTIVE
     advance()
     run.refresh_from_db()
-    assert run.status == RunStatus.WAITING
+    assert run.status == ExecutionRunStatus.WAITING
     assert actions(run)[:3] == ["enrolled", "paused", "resumed"]
 
 
 def test_a_paused_wait_resumes_waiting_and_wakes_on_time(tenant, welcome, contact):
-    run = engine.execute(welcome, contact)
+    run = operations.execute(welcome, contact)
     start = advance()
-    engine.pause_run(run.pk, tenant=tenant)
+    operations.pause_run(run.pk, tenant=tenant)
     advance(3)  # the wake tick passes while paused
     run.refresh_from_db()
-    assert run.status == RunStatus.PAUSED
-    assert engine.resume_run(run.pk, tenant=tenant).status == RunStatus.WAITING
+    assert run.status == ExecutionRunStatus.PAUSED
+    assert operations.resume_run(run.pk, tenant=tenant).status == ExecutionRunStatus.WAITING
     advance()
     run.refresh_from_db()
-    assert run.status == RunStatus.COMPLETED
+    assert run.status == ExecutionRunStatus.COMPLETED
     assert RunEvent.objects.get(run=run, action="woke").tick == start + 4
 
 
 def test_pending_run_starts_at_its_start_tick(tenant, welcome, contact):
     now = clock_tick()
-    run = services.run_execute(tenant=tenant, actor=None, plan=welcome, contact=contact, start_tick=now + 2)
+    run = services.execution_run_execute(tenant=tenant, actor=None, plan=welcome, contact=contact, start_tick=now + 2)
     assert (run.status, run.start_tick, run.wake_tick) == ("pending", now + 2, now + 2)
-    engine.pause_run(run.pk, tenant=tenant)
-    assert engine.resume_run(run.pk, tenant=tenant).status == RunStatus.PENDING
+    operations.pause_run(run.pk, tenant=tenant)
+    assert operations.resume_run(run.pk, tenant=tenant).status == ExecutionRunStatus.PENDING
     advance()
     run.refresh_from_db()
-    assert run.status == RunStatus.PENDING
+    assert run.status == ExecutionRunStatus.PENDING
     advance()
     run.refresh_from_db()
-    assert run.status == RunStatus.WAITING
+    assert run.status == ExecutionRunStatus.WAITING
     assert actions(run)[:5] == ["enrolled", "paused", "resumed", "started", "send"]
 
 
 @pytest.mark.parametrize("status", ["pending", "active", "waiting", "paused"])
 def test_cancel_any_live_run_with_the_reason_in_the_audit_log(tenant, welcome, contact, status):
-    run = engine.execute(welcome, contact)
+    run = operations.execute(welcome, contact)
     ExecutionRun.objects.filter(pk=run.pk).update(status=status)
-    cancelled = engine.cancel_run(run.pk, "Contact requested removal", tenant=tenant)
+    cancelled = operations.cancel_run(run.pk, "Contact requested removal", tenant=tenant)
     assert (cancelled.status, cancelled.wake_tick) == ("cancelled", None)
     assert cancelled.completed_at is not None
     event = RunEvent.objects.get(run=run, action="cancelled")
@@ -167,12 +169,12 @@ def test_cancel_any_live_run_with_the_reason_in_the_audit_log(tenant, welcome, c
     ],
 )
 def test_invalid_transitions_are_conflicts_naming_the_current_status(tenant, welcome, contact, status, operation):
-    run = engine.execute(welcome, contact)
+    run = operations.execute(welcome, contact)
     ExecutionRun.objects.filter(pk=run.pk).update(status=status)
     call = {
-        "pause": lambda: engine.pause_run(run.pk, tenant=tenant),
-        "resume": lambda: engine.resume_run(run.pk, tenant=tenant),
-        "cancel": lambda: engine.cancel_run(run.pk, "why", tenant=tenant),
+        "pause": lambda: operations.pause_run(run.pk, tenant=tenant),
+        "resume": lambda: operations.resume_run(run.pk, tenant=tenant),
+        "cancel": lambda: operations.cancel_run(run.pk, "why", tenant=tenant),
     }[operation]
     with pytest.raises(Conflict) as caught:
         call()
@@ -184,9 +186,9 @@ def test_invalid_transitions_are_conflicts_naming_the_current_status(tenant, wel
 def test_another_tenants_run_is_not_found(tenant, other_tenant, welcome, contact):
     from kaireon.errors import NotFound
 
-    run = engine.execute(welcome, contact)
+    run = operations.execute(welcome, contact)
     with pytest.raises(NotFound):
-        engine.pause_run(run.pk, tenant=other_tenant)
+        operations.pause_run(run.pk, tenant=other_tenant)
 
 
 def test_step_limit_carries_a_run_over_to_the_next_tick(tenant, catalogue, settings):
@@ -197,7 +199,7 @@ def test_step_limit_carries_a_run_over_to_the_next_tick(tenant, catalogue, setti
         {"id": "c", "type": "update", "set": {"c": 1}, "next": "done"},
         {"id": "done", "type": "end"},
     ]
-    run = engine.execute(make_plan(tenant, steps), reachable_customers(tenant, 1)[0])
+    run = operations.execute(make_plan(tenant, steps), reachable_customers(tenant, 1)[0])
     tick = advance()
     run.refresh_from_db()
     assert (run.status, run.current_step, run.wake_tick, run.steps_completed) == ("active", "c", tick + 1, 2)
@@ -207,14 +209,14 @@ def test_step_limit_carries_a_run_over_to_the_next_tick(tenant, catalogue, setti
 
 
 def test_event_chain_detects_an_altered_or_missing_event(tenant, welcome, contact):
-    run = engine.execute(welcome, contact)
+    run = operations.execute(welcome, contact)
     advance()
-    assert services.run_events_verify(run=run) == []
+    assert services.execution_run_events_verify(run=run) == []
     RunEvent.objects.filter(run=run, action="send").update(reason="forged")
-    problems = services.run_events_verify(run=run)
+    problems = services.execution_run_events_verify(run=run)
     assert problems == ["event 2: content does not match its hash (row was altered)"]
     RunEvent.objects.filter(run=run, seq=3).delete()
-    assert "the newest events are missing" in services.run_events_verify(run=run)[-1]
+    assert "the newest events are missing" in services.execution_run_events_verify(run=run)[-1]
 
 
 def test_clock_is_one_global_row(tenant, welcome):
@@ -226,20 +228,20 @@ def test_clock_is_one_global_row(tenant, welcome):
 
 def test_the_batch_claims_due_runs_only(tenant, welcome):
     customers = reachable_customers(tenant, 3)
-    runs = [engine.execute(welcome, c) for c in customers]
-    engine.pause_run(runs[1].pk, tenant=tenant)
+    runs = [operations.execute(welcome, c) for c in customers]
+    operations.pause_run(runs[1].pk, tenant=tenant)
     tick = services.journeys_tick(dispatch=False)[0]
     result = services.journey_batch_process(tick=tick)
     assert (result.runs, result.sends) == (2, 2)
     assert services.journey_batch_process(tick=tick).runs == 0
-    assert executor.claim(tick=tick, limit=10) == []
+    assert stepping.claim(tick=tick, limit=10) == []
 
 
 def test_the_tick_hashes_events_as_verify_reads_them(tenant, welcome, contact):
     """events.row assembles the canonical JSON by hand for speed: it must equal the generic form."""
     from journeys import events
 
-    run = engine.execute(welcome, contact, {"note": 'quote " and é'})
+    run = operations.execute(welcome, contact, {"note": 'quote " and é'})
     advance(3)
     for event in RunEvent.objects.filter(run=run):
         assert events.event_hash(events.event_payload(event)) == event.hash

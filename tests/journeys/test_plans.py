@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 
-from journeys import engine, plans, services
+from journeys import operations, plans, services
 from journeys.models import PlanStatus, PlanVersion
 from kaireon import errors
 from kaireon.errors import Conflict
@@ -222,7 +222,7 @@ def test_publish_checks_references_in_the_tenant(tenant, other_tenant, system_ac
 def test_editing_a_published_plan_starts_a_draft_and_runs_keep_their_version(tenant, system_actor, welcome_steps):
     plan = make_plan(tenant, welcome_steps)
     first, second = reachable_customers(tenant, 2)
-    old_run = engine.execute(plan, first)
+    old_run = operations.execute(plan, first)
     changed = [dict(step) for step in welcome_steps]
     changed[4] = end(outcome="finished-v2")
     services.plan_update(tenant=tenant, actor=system_actor, instance=plan, data={"steps": changed})
@@ -233,7 +233,7 @@ def test_editing_a_published_plan_starts_a_draft_and_runs_keep_their_version(ten
     services.plan_update(tenant=tenant, actor=system_actor, instance=plan, data={"steps": changed, "name": "W2"})
     assert PlanVersion.objects.filter(plan=plan).count() == 2
     services.plan_publish(tenant=tenant, actor=system_actor, plan=plan)
-    new_run = engine.execute(plan, second)
+    new_run = operations.execute(plan, second)
     advance(3)
     old_run.refresh_from_db()
     new_run.refresh_from_db()
@@ -256,5 +256,5 @@ def test_plan_status_rules(tenant, system_actor, welcome_steps):
         services.plan_update(tenant=tenant, actor=system_actor, instance=plan, data={"status": "draft"})
     services.plan_update(tenant=tenant, actor=system_actor, instance=plan, data={"status": "paused"})
     with pytest.raises(Conflict) as paused:
-        engine.execute(plan, reachable_customers(tenant, 1)[0])
+        operations.execute(plan, reachable_customers(tenant, 1)[0])
     assert paused.value.extra["current_status"] == "paused"

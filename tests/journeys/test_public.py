@@ -9,7 +9,7 @@ import uuid
 import pytest
 from rest_framework.test import APIClient
 
-from journeys import engine
+from journeys import operations
 from journeys.models import ExecutionRun, IdempotencyKey
 from journeys.selectors import profile_uuid
 from tests.journeys.conftest import advance, make_plan, reachable_customers
@@ -24,7 +24,7 @@ def plan(tenant, welcome_steps):
 
 @pytest.fixture
 def run(tenant, plan):
-    return engine.execute(plan, reachable_customers(tenant, 1)[0])
+    return operations.execute(plan, reachable_customers(tenant, 1)[0])
 
 
 def url(run_id) -> str:
@@ -175,7 +175,7 @@ def test_trigger_by_profile_id(editor, tenant, plan, welcome_steps):
     profile = profile_uuid(tenant.pk, contact.external_id)
     unknown = editor.post(trigger_url(plan), {"profileId": str(profile)}, format="json")
     assert unknown.status_code == 404  # no run yet: the profile is not known
-    engine.execute(make_plan(tenant, welcome_steps, key="earlier"), contact)
+    operations.execute(make_plan(tenant, welcome_steps, key="earlier"), contact)
     known = editor.post(trigger_url(plan), {"profileId": str(profile)}, format="json")
     assert known.status_code == 201, known.content
     assert known.json()["profileId"] == str(profile)

@@ -14,6 +14,6 @@ def test_bulk_enrol_of_a_segment_deleted_meanwhile_is_refused(tenant, welcome, c
     stale = catalogue.gold  # the page or API looked it up; then someone deleted it
     seg.segment_delete(tenant=tenant, actor=system_actor, instance=catalogue.gold)
     with pytest.raises(ValidationError) as refused:
-        services.run_bulk_execute(tenant=tenant, actor=system_actor, plan=welcome, segment=stale)
+        services.execution_run_bulk_execute(tenant=tenant, actor=system_actor, plan=welcome, segment=stale)
     assert refused.value.message_dict == {"segment_id": ["No such segment in this tenant."]}
     assert not ExecutionRun.objects.exists()

@@ -11,8 +11,8 @@ import pytest
 
 from decisionflows import services as df
 from decisionflows.models import ContactHistory
-from journeys import bulk, engine, executor, services
-from journeys.models import Delivery, ExecutionRun, RunEvent
+from journeys import bulk, operations, services, stepping
+from journeys.models import ExecutionRun, RunEvent, Send
 from journeys.selectors import clock_tick
 from segments.models import Customer
 from tests.journeys.conftest import actions, advance, make_plan, reachable_customers, step_events
@@ -36,7 +36,7 @@ def end(step_id: str = "done", outcome: str = "finished") -> dict[str, Any]:
 def test_send_records_contact_history_and_a_personalized_delivery(tenant, catalogue):
     plan = make_plan(tenant, [send(catalogue, "hello", "done"), end()])
     customer = Customer.objects.filter(tenant=tenant, suppressed=False, first_name="Ana")[0]
-    run = engine.execute(plan, customer)
+    run = operations.execute(plan, customer)
     advance()
     history = ContactHistory.objects.get(source="journey", source_id=str(run.pk))
     assert (history.customer_id, history.offer_id, history.channel_id) == (
@@ -44,7 +44,7 @@ def test_send_records_contact_history_and_a_personalized_delivery(tenant, catalo
         catalogue.offers["loan"].pk,
         catalogue.email.pk,
     )
-    delivery = Delivery.objects.get(run=run)
+    delivery = Send.objects.get(run=run)
     assert (delivery.step, delivery.visit, delivery.subject, delivery.content) == (
         "hello",
         1,
@@ -64,7 +64,7 @@ def test_send_records_contact_history_and_a_personalized_delivery(tenant, catalo
 
 def test_send_blocked_by_suppression_follows_on_blocked(tenant, welcome):
     customer = Customer.objects.filter(tenant=tenant, suppressed=False)[0]
-    run = engine.execute(welcome, customer)
+    run = operations.execute(welcome, customer)
     Customer.objects.filter(pk=customer.pk).update(suppressed=True)  # suppressed after enrolment
     advance()
     run.refresh_from_db()
@@ -74,7 +74,7 @@ def test_send_blocked_by_suppression_follows_on_blocked(tenant, welcome):
     assert blocked.data["code"] == "contact_policy"
     assert blocked.data["policy"] == "No suppressed"
     assert not ContactHistory.objects.filter(source_id=str(run.pk)).exists()
-    assert not Delivery.objects.filter(run=run).exists()
+    assert not Send.objects.filter(run=run).exists()
     assert step_events(run) == [("hello", "send_blocked"), ("stopped", "end")]
 
 
@@ -87,7 +87,7 @@ def test_blocked_send_without_on_blocked_ends_the_run(tenant, catalogue, system_
     plan = make_plan(
         tenant, [send(catalogue, "first", "second"), send(catalogue, "second", "done", "insurance"), end()]
     )
-    run = engine.execute(plan, reachable_customers(tenant, 1)[0])
+    run = operations.execute(plan, reachable_customers(tenant, 1)[0])
     advance()
     run.refresh_from_db()
     assert (run.status, run.outcome, run.steps_completed) == ("completed", "blocked", 2)
@@ -105,7 +105,7 @@ def test_blocked_send_without_on_blocked_ends_the_run(tenant, catalogue, system_
 )
 def test_send_of_an_unavailable_offer_or_channel_is_blocked(tenant, catalogue, change, code):
     plan = make_plan(tenant, [send(catalogue, "hello", "done", onBlocked="done"), end()])
-    run = engine.execute(plan, reachable_customers(tenant, 1)[0])
+    run = operations.execute(plan, reachable_customers(tenant, 1)[0])
     if "offer" in change:
         type(catalogue.offers["loan"]).objects.filter(pk=catalogue.offers["loan"].pk).update(**change["offer"])
     else:
@@ -131,7 +131,7 @@ def test_branch_on_customer_attributes_and_default(tenant, catalogue):
     ]
     plan = make_plan(tenant, steps)
     customers = reachable_customers(tenant, 60)
-    runs = {c.pk: engine.execute(plan, c) for c in customers}
+    runs = {c.pk: operations.execute(plan, c) for c in customers}
     advance()
     for customer in customers:
         run = ExecutionRun.objects.get(pk=runs[customer.pk].pk)
@@ -161,7 +161,7 @@ def test_branch_on_the_outcome_of_the_last_send(tenant, catalogue):
     plan = make_plan(tenant, steps)
     reachable = reachable_customers(tenant, 1)[0]
     blocked_customer = Customer.objects.filter(tenant=tenant).exclude(pk=reachable.pk)[0]
-    good, bad = engine.execute(plan, reachable), engine.execute(plan, blocked_customer)
+    good, bad = operations.execute(plan, reachable), operations.execute(plan, blocked_customer)
     Customer.objects.filter(pk=blocked_customer.pk).update(suppressed=True)
     advance()
     assert ExecutionRun.objects.get(pk=good.pk).outcome == "reached"
@@ -172,8 +172,8 @@ def test_branch_on_the_outcome_of_the_last_send(tenant, catalogue):
 
 def test_branch_on_variables_with_default(tenant, welcome):
     gold, plain = reachable_customers(tenant, 2)
-    vip = engine.execute(welcome, gold, {"tier": "gold"})
-    other = engine.execute(welcome, plain, {"tier": "silver"})
+    vip = operations.execute(welcome, gold, {"tier": "gold"})
+    other = operations.execute(welcome, plain, {"tier": "silver"})
     advance(3)
     assert ExecutionRun.objects.get(pk=vip.pk).variables == {"tier": "gold", "vip": True}
     assert ExecutionRun.objects.get(pk=other.pk).variables == {"tier": "silver"}
@@ -196,7 +196,7 @@ def test_decide_stores_the_chosen_offer_and_send_uses_it(tenant, catalogue):
     ]  # fmt: skip
     plan = make_plan(tenant, steps)
     adult = Customer.objects.filter(tenant=tenant, suppressed=False, attributes__age__gte=18)[0]
-    run = engine.execute(plan, adult)
+    run = operations.execute(plan, adult)
     advance()
     run.refresh_from_db()
     from decisionflows.recommend import recommend_for_customer
@@ -210,7 +210,7 @@ def test_decide_stores_the_chosen_offer_and_send_uses_it(tenant, catalogue):
         "score": pytest.approx(best["score"]),
     }
     assert run.outcome == "finished"
-    delivery = Delivery.objects.get(run=run)
+    delivery = Send.objects.get(run=run)
     assert (delivery.offer_id, delivery.channel_id, delivery.creative_id) == (
         best["offer_id"],
         best["channel_id"],
@@ -221,7 +221,7 @@ def test_decide_stores_the_chosen_offer_and_send_uses_it(tenant, catalogue):
 def test_decide_with_a_flow_that_cannot_run_fails_the_run(tenant, catalogue):
     steps = [{"id": "nba", "type": "decide", "decisionFlowId": catalogue.flow.pk, "storeAs": "nba", "next": "done"}]
     plan = make_plan(tenant, [*steps, end()])
-    run = engine.execute(plan, reachable_customers(tenant, 1)[0])
+    run = operations.execute(plan, reachable_customers(tenant, 1)[0])
     type(catalogue.flow).objects.filter(pk=catalogue.flow.pk).update(status="paused")
     advance()
     run.refresh_from_db()
@@ -241,7 +241,7 @@ def two_sends(tenant, catalogue):
 
 
 def test_processing_the_same_tick_twice_sends_once(tenant, two_sends):
-    runs = [engine.execute(two_sends, c) for c in reachable_customers(tenant, 5)]
+    runs = [operations.execute(two_sends, c) for c in reachable_customers(tenant, 5)]
     tick = services.journeys_tick(dispatch=False)[0]
     assert services.journey_batch_process(tick=tick).sends == 5
     # the message is redelivered (worker lost before the ack): nothing is due any more
@@ -253,14 +253,14 @@ def test_processing_the_same_tick_twice_sends_once(tenant, two_sends):
 def test_a_send_replayed_from_the_same_state_is_not_sent_again(tenant, two_sends):
     """The unique (run, step, visit) key: even if the run's advance were lost while its delivery
     stayed (state restored by hand), executing the same visit again sends nothing more."""
-    run = engine.execute(two_sends, reachable_customers(tenant, 1)[0])
+    run = operations.execute(two_sends, reachable_customers(tenant, 1)[0])
     tick = services.journeys_tick(dispatch=False)[0]
-    before = ExecutionRun.objects.filter(pk=run.pk).values(*executor.RUN_FIELDS).get()
+    before = ExecutionRun.objects.filter(pk=run.pk).values(*stepping.RUN_FIELDS).get()
     services.journey_batch_process(tick=tick)
     ExecutionRun.objects.filter(pk=run.pk).update(**before)
     RunEvent.objects.filter(run=run, seq__gt=before["event_seq"]).delete()
     services.journey_batch_process(tick=tick)
-    assert Delivery.objects.filter(run=run).count() == 1
+    assert Send.objects.filter(run=run).count() == 1
     assert ContactHistory.objects.filter(source_id=str(run.pk)).count() == 1
     event = RunEvent.objects.get(run=run, action="send")
     assert event.data["duplicate"] is True
@@ -270,7 +270,7 @@ def test_a_send_replayed_from_the_same_state_is_not_sent_again(tenant, two_sends
 
 
 def test_a_batch_that_dies_after_its_sends_leaves_nothing_and_is_redone_once(tenant, two_sends):
-    runs = [engine.execute(two_sends, c) for c in reachable_customers(tenant, 4)]
+    runs = [operations.execute(two_sends, c) for c in reachable_customers(tenant, 4)]
     tick = services.journeys_tick(dispatch=False)[0]
     real_update = bulk.update
 
@@ -280,7 +280,7 @@ def test_a_batch_that_dies_after_its_sends_leaves_nothing_and_is_redone_once(ten
     with mock.patch.object(bulk, "update", crash), pytest.raises(ConnectionError):
         services.journey_batch_process(tick=tick)
     assert not ContactHistory.objects.filter(source="journey").exists()
-    assert not Delivery.objects.exists()
+    assert not Send.objects.exists()
     assert {r.status for r in ExecutionRun.objects.filter(plan=two_sends)} == {"active"}
     assert bulk.update is real_update
     assert services.journey_batch_process(tick=tick).sends == 4  # the retry
@@ -288,7 +288,7 @@ def test_a_batch_that_dies_after_its_sends_leaves_nothing_and_is_redone_once(ten
     for run in runs:
         run.refresh_from_db()
         assert run.status == "completed"
-        assert Delivery.objects.filter(run=run).count() == 2
+        assert Send.objects.filter(run=run).count() == 2
         assert ContactHistory.objects.filter(source_id=str(run.pk)).count() == 2
         assert [s for s, a in step_events(run) if a == "send"] == ["first", "second"]
 
@@ -306,9 +306,9 @@ def test_a_loop_through_a_wait_sends_once_per_visit(tenant, catalogue):
         },
         end(),
     ]
-    run = engine.execute(make_plan(tenant, steps), reachable_customers(tenant, 1)[0])
+    run = operations.execute(make_plan(tenant, steps), reachable_customers(tenant, 1)[0])
     advance(3)
-    assert list(Delivery.objects.filter(run=run).order_by("visit").values_list("step", "visit")) == [
+    assert list(Send.objects.filter(run=run).order_by("visit").values_list("step", "visit")) == [
         ("nudge", 1),
         ("nudge", 2),
         ("nudge", 3),

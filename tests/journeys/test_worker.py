@@ -8,8 +8,8 @@ from collections import Counter
 import pytest
 
 from decisionflows.models import ContactHistory
-from journeys import engine, services, tasks
-from journeys.models import DUE_STATUSES, Delivery, ExecutionRun, RunEvent
+from journeys import operations, services, tasks
+from journeys.models import DUE_STATUSES, ExecutionRun, RunEvent, Send
 from journeys.selectors import clock_tick
 from segments.models import Customer
 from tests.journeys.conftest import STEP_ACTIONS, make_plan
@@ -45,7 +45,7 @@ def test_two_workers_share_the_ticks_and_process_each_step_once(celery_worker_pr
         ],
     )
     contacts = list(Customer.objects.filter(tenant=tenant).values_list("external_id", flat=True))
-    assert engine.bulk_execute(plan, contacts, batch_size=1000)["created"] == RUNS
+    assert operations.bulk_execute(plan, contacts, batch_size=1000)["created"] == RUNS
 
     settings.JOURNEYS_BATCH_SIZE = BATCH  # this process dispatches RUNS / BATCH tasks per tick
     first = celery_worker_process
@@ -83,7 +83,7 @@ def test_two_workers_share_the_ticks_and_process_each_step_once(celery_worker_pr
     )
     assert len(steps) == 4 * RUNS
     assert set(steps.values()) == {1}, [key for key, n in steps.items() if n > 1][:5]
-    assert Delivery.objects.filter(run__plan=plan).count() == 2 * RUNS
+    assert Send.objects.filter(run__plan=plan).count() == 2 * RUNS
     assert ContactHistory.objects.filter(tenant=tenant, source="journey").count() == 2 * RUNS
     for run in ExecutionRun.objects.filter(plan=plan)[:20]:
-        assert services.run_events_verify(run=run) == []
+        assert services.execution_run_events_verify(run=run) == []

@@ -63,7 +63,7 @@ def reachable(tenant: Tenant, count: int = 10) -> list[Customer]:
 def enrol(plan: Plan, customers: list[Customer], **variables: Any) -> list[ExecutionRun]:
     tenant = plan.tenant
     return [
-        services.run_execute(tenant=tenant, actor=admin(tenant), plan=plan, contact=c, variables=variables)
+        services.execution_run_execute(tenant=tenant, actor=admin(tenant), plan=plan, contact=c, variables=variables)
         for c in customers
     ]
 

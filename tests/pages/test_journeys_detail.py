@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from journeys import services
-from journeys.models import ExecutionRun, Plan, PlanVersion, RunStatus
-from journeys.templatetags.journeys_ui import condition_text, describe, ordered, seconds_text
+from journeys.layout import ordered
+from journeys.models import ExecutionRun, ExecutionRunStatus, Plan, PlanVersion
+from journeys.templatetags.journeys_ui import condition_text, describe, seconds_text
 from kaireon.models import AuditLog, Role
 from tests.pages.journeys_fixtures import admin, advance, enrol, make_plan, reachable, welcome_steps
 
@@ -76,7 +77,7 @@ def test_live_counts_per_step_and_status_and_the_poll(as_viewer, tenant, welcome
     assert 'data-step-count="4"' in step_card(html, "hello")
     assert f'hx-get="/journeys/{welcome.pk}/live/?version=1" hx-trigger="every 3s"' in html
     advance(1)  # the send happens, every run waits at "pause"
-    services.run_pause(tenant=tenant, actor=admin(tenant), run=runs[0])
+    services.execution_run_pause(tenant=tenant, actor=admin(tenant), run=runs[0])
     fragment = as_viewer.get(f"/journeys/{welcome.pk}/live/?version=1")
     assert fragment.status_code == 200
     text = fragment.content.decode()
@@ -88,7 +89,7 @@ def test_live_counts_per_step_and_status_and_the_poll(as_viewer, tenant, welcome
     assert 'data-step-count="4"' in pause
     assert "3 waiting" in pause
     assert "1 paused" in pause
-    ExecutionRun.objects.filter(plan=welcome).update(status=RunStatus.CANCELLED)
+    ExecutionRun.objects.filter(plan=welcome).update(status=ExecutionRunStatus.CANCELLED)
     assert as_viewer.get(f"/journeys/{welcome.pk}/live/").status_code == 286
 
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from journeys.models import ExecutionRun, Plan, RunEvent, RunStatus
+from journeys.models import ExecutionRun, ExecutionRunStatus, Plan, RunEvent
 from kaireon.models import AuditLog
 from segments.models import Customer
 from tests.pages.conftest import field_errors
@@ -59,7 +59,7 @@ def test_enrol_commits_and_says_what_it_did(as_editor, tenant, welcome, catalogu
     assert response["Location"] == f"/journeys/{welcome.pk}/"
     runs = ExecutionRun.objects.filter(plan=welcome)
     assert runs.count() == total - suppressed
-    assert set(runs.values_list("status", flat=True)) == {RunStatus.ACTIVE}
+    assert set(runs.values_list("status", flat=True)) == {ExecutionRunStatus.ACTIVE}
     assert {str(v) for v in runs.values_list("variables", flat=True)} == {str({"source": "spring"})}
     page = as_editor.get(response["Location"]).content.decode()
     assert (
@@ -108,7 +108,7 @@ def test_viewer_may_not_enrol_or_cancel(as_viewer, tenant, welcome, catalogue):
         == 403
     )
     assert as_viewer.post(f"/journeys/{welcome.pk}/cancel-runs/", {"reason": "no"}).status_code == 403
-    assert ExecutionRun.objects.filter(status=RunStatus.ACTIVE).count() == 2
+    assert ExecutionRun.objects.filter(status=ExecutionRunStatus.ACTIVE).count() == 2
     html = as_viewer.get(f"/journeys/{welcome.pk}/").content.decode()
     assert 'id="bulk-cancel"' not in html
     assert 'id="enrol-panel"' not in html
@@ -118,18 +118,18 @@ def test_bulk_cancel_the_plans_live_runs_with_a_reason(as_editor, tenant, welcom
     other = make_plan(tenant, welcome_steps(catalogue), key="other")
     runs = enrol(welcome, reachable(tenant, 3))
     [kept] = enrol(other, reachable(tenant, 1))
-    ExecutionRun.objects.filter(pk=runs[0].pk).update(status=RunStatus.COMPLETED)
+    ExecutionRun.objects.filter(pk=runs[0].pk).update(status=ExecutionRunStatus.COMPLETED)
     html = as_editor.get(f"/journeys/{welcome.pk}/").content.decode()
     assert 'id="bulk-cancel">Cancel 2 live runs</button>' in html
     # a reason is required: the error sits beside it, nothing is cancelled
     html = as_editor.post(f"/journeys/{welcome.pk}/cancel-runs/", {"reason": ""}).content.decode()
     assert field_errors(html, "cancel_reason") == ["This field is required."]
-    assert ExecutionRun.objects.filter(status=RunStatus.CANCELLED).count() == 0
+    assert ExecutionRun.objects.filter(status=ExecutionRunStatus.CANCELLED).count() == 0
     response = as_editor.post(f"/journeys/{welcome.pk}/cancel-runs/", {"reason": "Plan deprecated"}, follow=True)
     assert "Cancelled 2 runs of “Welcome series”." in response.content.decode()
-    assert ExecutionRun.objects.filter(plan=welcome, status=RunStatus.CANCELLED).count() == 2
-    assert ExecutionRun.objects.get(pk=runs[0].pk).status == RunStatus.COMPLETED
-    assert ExecutionRun.objects.get(pk=kept.pk).status == RunStatus.ACTIVE
+    assert ExecutionRun.objects.filter(plan=welcome, status=ExecutionRunStatus.CANCELLED).count() == 2
+    assert ExecutionRun.objects.get(pk=runs[0].pk).status == ExecutionRunStatus.COMPLETED
+    assert ExecutionRun.objects.get(pk=kept.pk).status == ExecutionRunStatus.ACTIVE
     assert set(RunEvent.objects.filter(action="cancelled").values_list("reason", flat=True)) == {"Plan deprecated"}
 
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from journeys.models import ExecutionRun, RunStatus
+from journeys.models import ExecutionRun, ExecutionRunStatus
 from kaireon.models import Role
 from tests.pages.journeys_fixtures import enrol, make_plan, reachable, welcome_steps
 
@@ -40,8 +40,8 @@ def test_row_shows_status_version_steps_and_runs_by_status(as_viewer, tenant, ca
     welcome = make_plan(tenant, welcome_steps(catalogue), key="welcome")
     draft = make_plan(tenant, [{"id": "bye", "type": "end"}], key="sketch", publish=False)
     runs = enrol(welcome, reachable(tenant, 5))
-    ExecutionRun.objects.filter(pk=runs[0].pk).update(status=RunStatus.COMPLETED)
-    ExecutionRun.objects.filter(pk=runs[1].pk).update(status=RunStatus.PAUSED)
+    ExecutionRun.objects.filter(pk=runs[0].pk).update(status=ExecutionRunStatus.COMPLETED)
+    ExecutionRun.objects.filter(pk=runs[1].pk).update(status=ExecutionRunStatus.PAUSED)
     html = as_viewer.get("/journeys/").content.decode()
     published = row(html, welcome.pk)
     assert "status-active" in published
@@ -84,7 +84,7 @@ def test_polls_while_a_run_is_live_and_the_fragment_answers_286_after(as_viewer,
     assert fragment.status_code == 200
     assert "<html" not in fragment.content.decode()
     assert '<td class="num" data-live>2</td>' in fragment.content.decode()
-    ExecutionRun.objects.filter(pk__in=[r.pk for r in runs]).update(status=RunStatus.CANCELLED)
+    ExecutionRun.objects.filter(pk__in=[r.pk for r in runs]).update(status=ExecutionRunStatus.CANCELLED)
     assert as_viewer.get("/journeys/", HTTP_HX_REQUEST="true").status_code == 286
 
 

@@ -10,7 +10,7 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from journeys.models import ExecutionRun, Plan, RunStatus
+from journeys.models import ExecutionRun, ExecutionRunStatus, Plan
 from kaireon.models import Role
 from tests.pages.conftest import field_errors
 from tests.pages.journeys_fixtures import advance, enrol, make_plan, reachable, welcome_steps
@@ -65,8 +65,8 @@ def test_filters_status_many_plan_contact_and_dates(as_viewer, tenant, welcome, 
     customers = reachable(tenant, 4)
     runs = enrol(welcome, customers[:3])
     [elsewhere] = enrol(other, customers[3:])
-    ExecutionRun.objects.filter(pk=runs[0].pk).update(status=RunStatus.PAUSED)
-    ExecutionRun.objects.filter(pk=runs[1].pk).update(status=RunStatus.COMPLETED)
+    ExecutionRun.objects.filter(pk=runs[0].pk).update(status=ExecutionRunStatus.PAUSED)
+    ExecutionRun.objects.filter(pk=runs[1].pk).update(status=ExecutionRunStatus.COMPLETED)
     old = timezone.now() - dt.timedelta(days=3)
     ExecutionRun.objects.filter(pk=runs[2].pk).update(started_at=old)
 
@@ -128,7 +128,7 @@ def test_run_page_shows_every_field_variables_and_the_timeline(client_as, tenant
     [run] = enrol(welcome, reachable(tenant, 1), tier="gold")
     advance(3)  # send, wait two ticks, wake up, branch to vip, update, end
     run.refresh_from_db()
-    assert run.status == RunStatus.COMPLETED
+    assert run.status == ExecutionRunStatus.COMPLETED
     html = client_as(tenant, role).get(f"/journeys/runs/{run.pk}/").content.decode()
     assert field(html, "id") == str(run.pk)
     assert field(html, "planVersion") == "1"
@@ -170,14 +170,14 @@ def test_pause_resume_and_cancel(as_editor, tenant, welcome):
     assert 'id="resume-run"' in page
     assert 'id="pause-run"' not in page
     run.refresh_from_db()
-    assert (run.status, run.paused_from) == (RunStatus.PAUSED, RunStatus.WAITING)
+    assert (run.status, run.paused_from) == (ExecutionRunStatus.PAUSED, ExecutionRunStatus.WAITING)
     page = as_editor.post(f"/journeys/runs/{run.pk}/resume/", follow=True).content.decode()
     assert "Run resumed; it is waiting again." in page
     run.refresh_from_db()
-    assert run.status == RunStatus.WAITING
+    assert run.status == ExecutionRunStatus.WAITING
     as_editor.post(f"/journeys/runs/{run.pk}/cancel/", {"reason": "Contact requested removal"})
     run.refresh_from_db()
-    assert run.status == RunStatus.CANCELLED
+    assert run.status == ExecutionRunStatus.CANCELLED
     page = as_editor.get(f"/journeys/runs/{run.pk}/").content.decode()
     assert '<span class="event-reason">Contact requested removal</span>' in page
 
@@ -188,7 +188,7 @@ def test_an_invalid_transition_is_the_services_message_not_a_crash(as_editor, te
     assert response.status_code == 200
     html = response.content.decode()
     assert '<div class="alert alert-error">Run is active; only a paused run can be resumed.</div>' in html
-    ExecutionRun.objects.filter(pk=run.pk).update(status=RunStatus.CANCELLED)
+    ExecutionRun.objects.filter(pk=run.pk).update(status=ExecutionRunStatus.CANCELLED)
     html = as_editor.post(f"/journeys/runs/{run.pk}/pause/", follow=True).content.decode()
     assert "Run is cancelled; only pending, active or waiting runs can be paused." in html
     html = as_editor.post(f"/journeys/runs/{run.pk}/cancel/", follow=True).content.decode()
@@ -219,7 +219,7 @@ def test_roles_and_tenants_on_a_run(as_viewer, as_outsider, tenant, welcome):
     assert as_viewer.get(f"/journeys/runs/{uuid.uuid4()}/").status_code == 404
     assert as_viewer.get("/journeys/runs/not-a-uuid/").status_code == 404
     run.refresh_from_db()
-    assert run.status == RunStatus.ACTIVE
+    assert run.status == ExecutionRunStatus.ACTIVE
 
 
 def test_run_page_query_count_does_not_grow_with_events(as_viewer, tenant, welcome, django_assert_num_queries):

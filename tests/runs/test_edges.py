@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from decisionflows.models import Contact
 from kaireon.models import Role
-from runs import executor, hooks, services, tasks
+from runs import datapath, hooks, services, tasks
 from runs.models import ChunkStatus, Recommendation, Run, RunChunk, RunStatus
 from segments import services as seg
 from segments.models import Customer
@@ -110,7 +110,7 @@ def _violate_a_constraint(run: Run):
 @pytest.mark.django_db
 def test_a_database_error_during_planning_fails_the_run_with_its_reason(catalogue, system_actor, monkeypatch):
     run = new_run(catalogue, system_actor)
-    monkeypatch.setattr(executor, "audience_ids", _violate_a_constraint)
+    monkeypatch.setattr(datapath, "audience_ids", _violate_a_constraint)
     assert services.run_plan(run_id=run.pk, dispatch=False) == []
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED
@@ -153,7 +153,7 @@ def test_planning_that_keeps_losing_its_connection_fails_after_its_attempts(
     catalogue, system_actor, monkeypatch, settings
 ):
     settings.RUNS_RECOVERY_MAX_ATTEMPTS = 3
-    monkeypatch.setattr(executor, "audience_ids", _lost_connection)
+    monkeypatch.setattr(datapath, "audience_ids", _lost_connection)
     run = new_run(catalogue, system_actor)
     for attempt in range(1, 4):
         with pytest.raises(OperationalError):  # the task's retry (then the reaper's re-send) tries again
@@ -228,7 +228,7 @@ def test_an_inline_run_whose_chunk_keeps_failing_ends_completed_with_errors(
 ):
     settings.RUNS_CHUNK_SIZE = 30
     settings.RUNS_CHUNK_MAX_RETRIES = 1
-    real = executor.chunk_decide
+    real = datapath.chunk_decide
     calls: list[int] = []
 
     def second_chunk_broken(*, tenant, chunk, context):
@@ -237,7 +237,7 @@ def test_an_inline_run_whose_chunk_keeps_failing_ends_completed_with_errors(
             raise ValueError("bad data in this slice")
         return real(tenant=tenant, chunk=chunk, context=context)
 
-    monkeypatch.setattr(executor, "chunk_decide", second_chunk_broken)
+    monkeypatch.setattr(datapath, "chunk_decide", second_chunk_broken)
     run = services.run_execute_inline(run_id=new_run(catalogue, system_actor).pk)
     assert calls == [0, 1, 1]  # one retry, as the worker's task has
     assert run.status == RunStatus.COMPLETED_WITH_ERRORS
@@ -295,14 +295,14 @@ def test_a_cancel_that_commits_during_a_chunk_write_keeps_its_rows_out(tenant, m
     run = new_run(catalogue, actor)
     [chunk_id] = services.run_plan(run_id=run.pk, dispatch=False)
     written, cancelled = threading.Event(), threading.Event()
-    real_write = executor.recommendations_write
+    real_write = datapath.recommendations_write
 
     def slow_write(rows):
         real_write(rows)
         written.set()
         cancelled.wait(timeout=3)
 
-    monkeypatch.setattr(executor, "recommendations_write", slow_write)
+    monkeypatch.setattr(datapath, "recommendations_write", slow_write)
     outcome: dict[str, object] = {}
 
     def work() -> None:

@@ -11,7 +11,7 @@ import pytest
 from kaireon.models import AuditLog
 from segments import services
 from segments.importing import readers
-from segments.importing.engine import import_stream
+from segments.importing.pipeline import import_stream
 from segments.models import Customer, CustomerImport, ImportRunner, ImportStatus
 from tests.segments.factories import CustomerFactory
 
@@ -179,7 +179,7 @@ def test_import_only_touches_its_own_tenant(tenant, other_tenant, schema, tmp_pa
 
 
 def test_errors_are_capped_but_all_counted(tenant, schema, tmp_path, monkeypatch):
-    monkeypatch.setattr("segments.importing.engine.ERRORS_STORED", 5)
+    monkeypatch.setattr("segments.importing.pipeline.ERRORS_STORED", 5)
     path = tmp_path / "bad.csv"
     path.write_text("externalId,tier,age\n" + "".join(f"x{i},gold,notanumber\n" for i in range(12)))
     job = run_file(tenant, path)

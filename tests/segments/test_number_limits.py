@@ -51,7 +51,7 @@ def test_customer_attributes_beyond_their_type_are_a_400(editor, schema, attribu
 def test_csv_cells_beyond_their_type_are_row_errors(tenant, schema):
     import io
 
-    from segments.importing.engine import import_stream
+    from segments.importing.pipeline import import_stream
     from segments.selectors import attribute_schema
 
     csv = f"externalId,tier,age,score\nc1,gold,{HUGE},1\nc2,gold,1,{'9' * 400}\nc3,gold,1,1.5\n"

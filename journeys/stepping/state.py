@@ -1,4 +1,4 @@
-"""What the executor reads: published versions compiled for execution, and claimed runs."""
+"""What journeys.stepping reads: published versions compiled for execution, and claimed runs."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ RUN_FIELDS = (
 
 @dataclass(frozen=True)
 class CompiledPlan:
-    """A published version as the executor reads it (published versions never change, so each
+    """A published version as journeys.stepping reads it (published versions never change, so each
     process keeps them)."""
 
     steps: Mapping[str, Mapping[str, Any]]

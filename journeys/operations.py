@@ -1,15 +1,15 @@
-"""Seed 002's engine API in Python: the same operations the REST API offers, for code that runs
+"""Seed 002's Python API: the same operations the REST API offers, for code that runs
 beside the app (management commands, campaigns, tests)::
 
-    from journeys import engine
+    from journeys import operations
 
-    run = engine.execute(plan, {"contact": {"id": "contact_123"}})          # run.status == "active"
-    engine.list_runs({"status": "active"}, tenant=tenant)                   # {"runs": [...], "total": n}
-    engine.list_runs({"contactId": "contact_123"}, tenant=tenant)
-    engine.pause_run(run.id, tenant=tenant); engine.resume_run(run.id, tenant=tenant)
-    engine.cancel_run(run.id, "Contact requested removal", tenant=tenant)    # reason in the audit log
-    engine.bulk_execute(plan, contacts)     # {"created", "skipped", "errors", "skippedDetails"}
-    engine.bulk_cancel({"planId": plan.id, "status": "active"}, "Plan deprecated", tenant=tenant)
+    run = operations.execute(plan, {"contact": {"id": "contact_123"}})      # run.status == "active"
+    operations.list_runs({"status": "active"}, tenant=tenant)               # {"runs": [...], "total": n}
+    operations.list_runs({"contactId": "contact_123"}, tenant=tenant)
+    operations.pause_run(run.id, tenant=tenant); operations.resume_run(run.id, tenant=tenant)
+    operations.cancel_run(run.id, "Contact requested removal", tenant=tenant)  # reason in the audit log
+    operations.bulk_execute(plan, contacts)  # {"created", "skipped", "errors", "skippedDetails"}
+    operations.bulk_cancel({"planId": plan.id, "status": "active"}, "Plan deprecated", tenant=tenant)
 
 Filters take seed 002's names (status as one or a list, planId, contactId, startedAfter,
 startedBefore, limit, offset) or their snake_case twins. Invalid transitions raise
@@ -51,7 +51,9 @@ def execute(
     or ``{"contact": {"id": externalId, …}}``); it is ``active`` and due at the next tick."""
     if isinstance(contact, Mapping) and variables is None and isinstance(contact.get("variables"), Mapping):
         variables = contact["variables"]
-    return services.run_execute(tenant=plan.tenant, actor=actor, plan=plan, contact=contact, variables=variables)
+    return services.execution_run_execute(
+        tenant=plan.tenant, actor=actor, plan=plan, contact=contact, variables=variables
+    )
 
 
 def list_runs(filters: Mapping[str, Any] | None = None, *, tenant: Tenant) -> dict[str, Any]:
@@ -65,17 +67,17 @@ def list_runs(filters: Mapping[str, Any] | None = None, *, tenant: Tenant) -> di
 
 
 def pause_run(run_id: uuid.UUID | str, *, tenant: Tenant, actor: Principal | None = None) -> ExecutionRun:
-    return services.run_pause(tenant=tenant, actor=actor, run=run_id)
+    return services.execution_run_pause(tenant=tenant, actor=actor, run=run_id)
 
 
 def resume_run(run_id: uuid.UUID | str, *, tenant: Tenant, actor: Principal | None = None) -> ExecutionRun:
-    return services.run_resume(tenant=tenant, actor=actor, run=run_id)
+    return services.execution_run_resume(tenant=tenant, actor=actor, run=run_id)
 
 
 def cancel_run(
     run_id: uuid.UUID | str, reason: str = "", *, tenant: Tenant, actor: Principal | None = None
 ) -> ExecutionRun:
-    return services.run_cancel(tenant=tenant, actor=actor, run=run_id, reason=reason)
+    return services.execution_run_cancel(tenant=tenant, actor=actor, run=run_id, reason=reason)
 
 
 def bulk_execute(
@@ -89,7 +91,7 @@ def bulk_execute(
     """Enrol many contacts; ``{"created", "skipped", "errors", "skippedDetails": [{"contactId",
     "reason"}], "errorDetails": [...]}``: skipped already_enrolled or suppressed, errors
     unknown_contact or write_failed."""
-    result = services.run_bulk_execute(
+    result = services.execution_run_bulk_execute(
         tenant=plan.tenant, actor=actor, plan=plan, contacts=contacts, variables=variables, batch_size=batch_size
     )
     return {

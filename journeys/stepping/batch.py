@@ -3,29 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from decisionflows.models import DecisionFlow
-from decisionflows.recommend import CUSTOMER_FIELDS, recommend_for_customer
+from decisionflows.recommend import recommend_for_customer
 from journeys import bulk, conditions, events
-from journeys.executor import sends
-from journeys.executor.state import _NO_PLAN, RUN_FIELDS, RunState, Work, claim, compiled_plans
-from journeys.models import ExecutionRun, RunEvent, RunStatus
-from journeys.sending import TenantCatalogue
+from journeys.models import ExecutionRun, ExecutionRunStatus, RunEvent
+from journeys.sending import Verdict
+from journeys.stepping.lookups import Lookups
+from journeys.stepping.sends import Sender, Sent
+from journeys.stepping.state import _NO_PLAN, RUN_FIELDS, RunState, Work, claim, compiled_plans
 from kaireon.errors import DomainError
-from kaireon.models import Tenant
 from segments.models import Customer
-
-# What a branch's customer.* and a creative's {{customer.…}} tokens read.
-CUSTOMER_VALUES = ("id", *CUSTOMER_FIELDS, "created_at", "attributes")
 
 
 class Batch:
@@ -35,56 +30,9 @@ class Batch:
         self.tick, self.now, self.stamp = tick, now, events.timestamp(now)
         plans = compiled_plans({run.version_id for run in runs})
         self.works = [Work(run, plans.get(run.version_id, _NO_PLAN)) for run in runs]
-        self.deliveries: list[tuple[Any, ...]] = []
-        self.history: list[tuple[Any, ...]] = []
-        self.written = 0  # deliveries (and their history rows) already inserted
-        self._tenants: dict[str, Tenant] = {}
-        self._catalogues: dict[str, TenantCatalogue] = {}
-        self._customers: dict[int, dict[str, Any]] | None = None
-        # (creative, offer, values of the customer fields it names) → (subject, content): render is a pure
-        # function of them, and a batch sends the same creative to many alike customers.
-        self.rendered: dict[tuple[Any, ...], tuple[str, str]] = {}
-        self._flows: dict[str, DecisionFlow | None] = {}
+        self.lookups = Lookups(runs, now=now)
+        self.sender = Sender(self.lookups, tick=tick, now=now)
         self.steps_executed = 0
-
-    # --- shared lookups -------------------------------------------------------------------
-
-    def tenant(self, tenant_id: str) -> Tenant:
-        if not self._tenants:
-            ids = {w.run.tenant_id for w in self.works}
-            self._tenants = Tenant.objects.in_bulk(list(ids))
-        return self._tenants[tenant_id]
-
-    def catalogue(self, tenant_id: str) -> TenantCatalogue:
-        if tenant_id not in self._catalogues:
-            self._catalogues[tenant_id] = TenantCatalogue.load(self.tenant(tenant_id), self.now)
-        return self._catalogues[tenant_id]
-
-    def customer(self, run: RunState) -> dict[str, Any] | None:
-        """The run's customer as the rule and token fields see it (one query for the batch)."""
-        if self._customers is None:
-            ids = [w.run.customer_id for w in self.works]
-            if connection.vendor == "postgresql":
-                # bound server side, rows as tuples: a third of the ORM's time for 1,000 customers
-                columns = ", ".join(connection.ops.quote_name(name) for name in CUSTOMER_VALUES)
-                table = connection.ops.quote_name(Customer._meta.db_table)
-                connection.ensure_connection()
-                with connection.connection.cursor() as cursor:
-                    cursor.execute(f"SELECT {columns} FROM {table} WHERE id = ANY(%s)", [ids])  # noqa: S608
-                    rows = [dict(zip(CUSTOMER_VALUES, row, strict=True)) for row in cursor.fetchall()]
-                for row in rows:
-                    # Django has psycopg hand jsonb over as text (JSONField decodes it itself)
-                    if isinstance(row["attributes"], str):
-                        row["attributes"] = json.loads(row["attributes"])
-            else:
-                rows = list(Customer.objects.filter(pk__in=ids).values(*CUSTOMER_VALUES))
-            self._customers = {row["id"]: row for row in rows}
-        return self._customers.get(run.customer_id)
-
-    def flow(self, tenant_id: str, flow_id: str) -> DecisionFlow | None:
-        if flow_id not in self._flows:
-            self._flows[flow_id] = DecisionFlow.objects.filter(tenant_id=tenant_id, pk=flow_id).first()
-        return self._flows[flow_id]
 
     # --- bookkeeping ----------------------------------------------------------------------
 
@@ -127,12 +75,12 @@ class Batch:
 
     def start(self, work: Work) -> None:
         run = work.run
-        if run.status == RunStatus.PENDING:
-            run.status = RunStatus.ACTIVE
+        if run.status == ExecutionRunStatus.PENDING:
+            run.status = ExecutionRunStatus.ACTIVE
             self.event(work, "started")
-        elif run.status == RunStatus.WAITING:
+        elif run.status == ExecutionRunStatus.WAITING:
             step = work.plan.steps.get(run.current_step or "")
-            run.status = RunStatus.ACTIVE
+            run.status = ExecutionRunStatus.ACTIVE
             if step is None:
                 return  # the step loop fails it
             self.event(work, "woke", step=step["id"], ticks=step["ticks"])
@@ -141,7 +89,7 @@ class Batch:
     def step_wait(self, work: Work, step: Mapping[str, Any]) -> None:
         self.visit(work)
         run = work.run
-        run.status, run.wake_tick = RunStatus.WAITING, self.tick + int(step["ticks"])
+        run.status, run.wake_tick = ExecutionRunStatus.WAITING, self.tick + int(step["ticks"])
         self.event(work, "wait", step=step["id"], ticks=step["ticks"], wakeTick=run.wake_tick)
 
     def step_update(self, work: Work, step: Mapping[str, Any]) -> None:
@@ -155,7 +103,7 @@ class Batch:
         run = work.run
         scope: dict[str, Any] = {"variables": run.variables, "outcome": run.last_result or {}, "customer": {}}
         if step["id"] in work.plan.customer_branches:
-            scope["customer"] = self.customer(run) or {}
+            scope["customer"] = self.lookups.customer(run) or {}
         matched, target = None, step["default"]
         for index, item in enumerate(step["conditions"]):
             if conditions.evaluate(item["condition"], scope):
@@ -169,23 +117,23 @@ class Batch:
         outcome = step.get("outcome") or "completed"
         self.event(work, "end", step=step["id"], outcome=outcome)
         work.run.steps_completed += 1
-        self.finish(work, RunStatus.COMPLETED, outcome=outcome)
+        self.finish(work, ExecutionRunStatus.COMPLETED, outcome=outcome)
 
     def step_decide(self, work: Work, step: Mapping[str, Any]) -> None:
         self.visit(work)
         run = work.run
-        flow = self.flow(run.tenant_id, step["decisionFlowId"])
+        flow = self.lookups.flow(run.tenant_id, step["decisionFlowId"])
         customer = Customer.objects.filter(pk=run.customer_id).first()
         if flow is None or customer is None:
             missing = "decision flow" if flow is None else "customer"
-            self.finish(work, RunStatus.FAILED, error=f"step {step['id']}: the {missing} no longer exists")
+            self.finish(work, ExecutionRunStatus.FAILED, error=f"step {step['id']}: the {missing} no longer exists")
             return
         try:
             # a savepoint: an error inside the engine must not abort the batch's transaction
             with transaction.atomic():
-                result = recommend_for_customer(tenant=self.tenant(run.tenant_id), flow=flow, customer=customer)
+                result = recommend_for_customer(tenant=self.lookups.tenant(run.tenant_id), flow=flow, customer=customer)
         except (DomainError, ValidationError) as exc:
-            self.finish(work, RunStatus.FAILED, error=f"step {step['id']}: {exc}")
+            self.finish(work, ExecutionRunStatus.FAILED, error=f"step {step['id']}: {exc}")
             return
         best = result["recommendations"][0] if result["recommendations"] else None
         chosen = None
@@ -210,6 +158,50 @@ class Batch:
         self.event(work, "decide", step=step["id"], flowVersion=result["version"], chosen=chosen)
         self.advance(work, step["next"])
 
+    def step_sends(self, works: list[Work]) -> None:
+        """Every run of this wave at a send step, checked and written together (the sender)."""
+        visits = [self.visit(w) for w in works]
+        outcomes = self.sender.send(works, visits)
+        for work, visit, outcome in zip(works, visits, outcomes, strict=True):
+            step = work.plan.steps[work.run.current_step or ""]
+            if isinstance(outcome, Sent):
+                self._sent(work, step, outcome, visit)
+            else:
+                self._blocked(work, step, outcome)
+
+    def _sent(self, work: Work, step: Mapping[str, Any], sent: Sent, visit: int) -> None:
+        work.run.last_result = {
+            "status": "sent",
+            "step": step["id"],
+            "offer_id": sent.offer_id,
+            "channel_id": sent.channel_id,
+            "creative_id": sent.creative_id,
+        }
+        extra = {"duplicate": True} if sent.duplicate else {}
+        reason = "already delivered on an earlier attempt of this visit: not sent again" if sent.duplicate else ""
+        self.event(
+            work,
+            "send",
+            step=step["id"],
+            reason=reason,
+            offerId=sent.offer_id,
+            channelId=sent.channel_id,
+            creativeId=sent.creative_id,
+            visit=visit,
+            **extra,
+        )
+        self.advance(work, step["next"])
+
+    def _blocked(self, work: Work, step: Mapping[str, Any], verdict: Verdict) -> None:
+        run = work.run
+        run.last_result = {"status": "blocked", "step": step["id"], "reason": verdict.reason}
+        self.event(work, "send_blocked", step=step["id"], reason=verdict.message, code=verdict.reason, **verdict.data)
+        if step.get("onBlocked"):
+            self.advance(work, step["onBlocked"])
+        else:
+            run.steps_completed += 1
+            self.finish(work, ExecutionRunStatus.COMPLETED, outcome="blocked")
+
     # --- the batch ------------------------------------------------------------------------
 
     def run(self) -> None:
@@ -224,25 +216,27 @@ class Batch:
             self.start(work)
         limit = int(settings.JOURNEYS_MAX_STEPS_PER_TICK)
         for _ in range(limit):
-            live = [w for w in self.works if w.run.status == RunStatus.ACTIVE]
+            live = [w for w in self.works if w.run.status == ExecutionRunStatus.ACTIVE]
             if not live:
                 break
             sending: list[Work] = []
             for work in live:
                 step = work.plan.steps.get(work.run.current_step or "")
                 if step is None:
-                    self.finish(work, RunStatus.FAILED, error=f"step {work.run.current_step!r} is not in the plan")
+                    self.finish(
+                        work, ExecutionRunStatus.FAILED, error=f"step {work.run.current_step!r} is not in the plan"
+                    )
                 elif step["type"] == "send":
                     sending.append(work)
                 else:
                     handlers[step["type"]](work, step)
             if sending:
-                sends.step_sends(self, sending)
+                self.step_sends(sending)
         for work in self.works:
             run = work.run
             run.current_tick = self.tick
             run.updated_at = self.now
-            if run.status == RunStatus.ACTIVE:
+            if run.status == ExecutionRunStatus.ACTIVE:
                 # the step limit: carry on at the next tick
                 run.wake_tick = self.tick + 1
 
@@ -267,4 +261,4 @@ def process_batch(*, tick: int, limit: int) -> BatchResult:
         batch = Batch(runs, tick=tick, now=timezone.now())
         batch.run()
         batch.write()
-    return BatchResult(len(runs), batch.steps_executed, len(batch.deliveries))
+    return BatchResult(len(runs), batch.steps_executed, batch.sender.sent)
