@@ -16,7 +16,6 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -40,6 +39,7 @@ from decisionflows.models import Channel, DeliveryMode
 from kaireon.errors import Conflict, DomainError, NotFound
 from kaireon.models import Role
 from kaireon.pages import ACTIVE_STATUSES, STOP_POLLING, tenant_page
+from kaireon.paging import page_context
 from kaireon.principal import Principal
 from runs.models import RunStatus
 
@@ -77,11 +77,8 @@ def _campaign_run_or_404(campaign: Campaign, crun_id: str) -> CampaignRun:
 def campaign_list(request: HttpRequest, principal: Principal) -> HttpResponse:
     filters = CampaignFilters(request.GET)
     campaigns = filters.apply(selectors.campaigns_for(tenant=principal.tenant))
-    page = Paginator(campaigns, CAMPAIGNS_PER_PAGE).get_page(request.GET.get("page"))
     context: dict[str, Any] = {
-        "page_obj": page,
-        "page_range": page.paginator.get_elided_page_range(page.number),
-        "campaigns": list(page.object_list),
+        **page_context(request, campaigns, CAMPAIGNS_PER_PAGE, "campaigns"),
         "filters": filters,
         "statuses": CampaignStatus.choices,
         "can_create": principal.is_editor,
@@ -380,13 +377,8 @@ def work_queue(request: HttpRequest, principal: Principal) -> HttpResponse:
     tenant = principal.tenant
     filters = WorkQueueFilters(request.GET)
     items = selectors.work_queue(tenant=tenant, status=filters.status, channel_id=filters.channel or None)
-    page = Paginator(items.select_related("campaign_run__campaign"), WORK_ITEMS_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
     context: dict[str, Any] = {
-        "page_obj": page,
-        "page_range": page.paginator.get_elided_page_range(page.number),
-        "items": list(page.object_list),
+        **page_context(request, items.select_related("campaign_run__campaign"), WORK_ITEMS_PER_PAGE, "items"),
         "filters": filters,
         "statuses": [(DeliveryStatus.PENDING, "To do"), (DeliveryStatus.DONE, "Done")],
         "channel_options": Channel.objects.filter(tenant=tenant, delivery_mode=DeliveryMode.MANUAL)

@@ -10,7 +10,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.paginator import Paginator
 from django.db.models import Count, Max, ProtectedError, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -46,6 +45,7 @@ from decisionflows.recommend import CUSTOMER_FIELDS
 from kaireon.errors import Conflict, DomainError
 from kaireon.models import Role
 from kaireon.pages import tenant_page
+from kaireon.paging import page_context
 from kaireon.principal import Principal
 from segments.models import Customer
 
@@ -62,8 +62,7 @@ def _posted(request: HttpRequest) -> Any:
 
 
 def _page(request: HttpRequest, queryset: QuerySet[Any]) -> dict[str, Any]:
-    page = Paginator(queryset, PER_PAGE).get_page(request.GET.get("page"))
-    return {"page_obj": page, "page_range": page.paginator.get_elided_page_range(page.number), "rows": list(page)}
+    return page_context(request, queryset, PER_PAGE, "rows")
 
 
 def _in_use_message(exc: Exception, what: str) -> str:

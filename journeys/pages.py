@@ -16,7 +16,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, ProtectedError, Q
 from django.http import Http404, HttpRequest, HttpResponse
@@ -50,6 +49,7 @@ from kaireon.errors import Conflict, DomainError, FieldError, ValidationError
 from kaireon.models import Role, Tenant
 from kaireon.pages import STOP_POLLING, tenant_page
 from kaireon.pagination import query_int
+from kaireon.paging import page_context
 from kaireon.principal import Principal
 
 app_name = "journeys"
@@ -140,13 +140,9 @@ def plan_list(request: HttpRequest, principal: Principal) -> HttpResponse:
     plans = Plan.objects.filter(tenant=principal.tenant).order_by("-created_at", "-id")
     if q:
         plans = plans.filter(name__icontains=q)
-    page = Paginator(plans, PLANS_PER_PAGE).get_page(request.GET.get("page"))
-    rows = list(page.object_list)
-    polling = _list_rows(principal.tenant, rows)
-    context: dict[str, Any] = {
-        "page_obj": page,
-        "page_range": page.paginator.get_elided_page_range(page.number),
-        "plans": rows,
+    context: dict[str, Any] = page_context(request, plans, PLANS_PER_PAGE, "plans")
+    polling = _list_rows(principal.tenant, context["plans"])
+    context |= {
         "q": q,
         "polling": polling,
         "poll_seconds": POLL_SECONDS,
@@ -498,12 +494,9 @@ def run_list(request: HttpRequest, principal: Principal) -> HttpResponse:
     form = RunFilterForm(request.GET, plans=plans)
     filters = form.filters()
     runs = selectors.runs_matching(tenant=tenant, filters=filters).select_related("plan")
-    page = Paginator(runs, RUNS_PER_PAGE).get_page(request.GET.get("page"))
     plan = next((p for p in plans if p.pk == filters.get("plan_id")), None)
     context: dict[str, Any] = {
-        "page_obj": page,
-        "page_range": page.paginator.get_elided_page_range(page.number),
-        "runs": list(page.object_list),
+        **page_context(request, runs, RUNS_PER_PAGE, "runs"),
         "form": form,
         "filters_active": form.active,
         "selected_statuses": form.selected_statuses(),

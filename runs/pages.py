@@ -9,7 +9,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,6 +21,7 @@ from kaireon.errors import Conflict, DomainError
 from kaireon.models import Role
 from kaireon.pages import ACTIVE_STATUSES, STOP_POLLING, tenant_page
 from kaireon.pagination import query_int
+from kaireon.paging import page_context
 from kaireon.principal import Principal
 from runs import selectors, services
 from runs.forms import FILTER_EXAMPLE, RunCreateForm, RunFilters, parse_filter
@@ -95,13 +95,9 @@ def _detail_context(request: HttpRequest, principal: Principal, run: Run) -> dic
 def run_list(request: HttpRequest, principal: Principal) -> HttpResponse:
     filters = RunFilters(request.GET)
     runs = filters.apply(selectors.runs_for(tenant=principal.tenant)).order_by("-created_at", "-id")
-    page = Paginator(runs, RUNS_PER_PAGE).get_page(request.GET.get("page"))
-    rows = list(page.object_list)
-    polling = any(run.status in ACTIVE_STATUSES for run in rows)
-    context: dict[str, Any] = {
-        "page_obj": page,
-        "page_range": page.paginator.get_elided_page_range(page.number),
-        "runs": rows,
+    context: dict[str, Any] = page_context(request, runs, RUNS_PER_PAGE, "runs")
+    polling = any(run.status in ACTIVE_STATUSES for run in context["runs"])
+    context |= {
         "filters": filters,
         "polling": polling,
         "poll_seconds": LIST_POLL_SECONDS,

@@ -18,7 +18,6 @@ from typing import Any, TypeVar
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.paginator import Paginator
 from django.db import OperationalError, connection, transaction
 from django.db.models import ProtectedError, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -33,6 +32,7 @@ from kaireon.errors import Conflict, DomainError
 from kaireon.models import Role, Tenant
 from kaireon.pages import tenant_page
 from kaireon.pagination import query_int
+from kaireon.paging import page_context
 from kaireon.principal import Principal
 from kaireon.rules import OPERATORS
 from runs.models import Recommendation, Run, RunStatus
@@ -135,11 +135,8 @@ def segment_list(request: HttpRequest, principal: Principal) -> HttpResponse:
     if q:
         segments = segments.filter(name__icontains=q)
     # A tenant has hundreds of segments at most: a plain Paginator (its COUNT) is cheap here.
-    page = Paginator(segments.order_by("name", "id"), SEGMENTS_PER_PAGE).get_page(request.GET.get("page"))
     context = {
-        "page_obj": page,
-        "page_range": page.paginator.get_elided_page_range(page.number),
-        "segments": list(page.object_list),
+        **page_context(request, segments.order_by("name", "id"), SEGMENTS_PER_PAGE, "segments"),
         "field_specs": selectors.customer_field_specs(tenant=tenant),
         "q": q,
         "can_create": principal.is_editor,

@@ -1,0 +1,22 @@
+"""One page of a list page: Django's ``Paginator`` with the elided page range the templates'
+pager (templates/kaireon/_pagination.html) shows. Lists of a tenant's objects are hundreds to a few
+thousand rows, so the page count's COUNT(*) is cheap; long lists (a run's customers) go by keyset
+instead."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest
+
+
+def page_context(request: HttpRequest, rows: Any, per_page: int, name: str) -> dict[str, Any]:
+    """``{"page_obj", "page_range", name: [the page's rows]}`` for ``?page=`` of ``rows`` (a
+    queryset or a list); an out-of-range or malformed page number gives the nearest page."""
+    page = Paginator(rows, per_page).get_page(request.GET.get("page"))
+    return {
+        "page_obj": page,
+        "page_range": page.paginator.get_elided_page_range(page.number),
+        name: list(page.object_list),
+    }
