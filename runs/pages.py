@@ -24,8 +24,9 @@ from kaireon.models import Role
 from kaireon.pages import ACTIVE_STATUSES, STOP_POLLING, tenant_page
 from kaireon.pagination import query_int
 from kaireon.principal import Principal
+from kaireon.rules import parse_filter
 from runs import selectors, services
-from runs.forms import FILTER_EXAMPLE, RunCreateForm, RunFilters, parse_filter
+from runs.forms import FILTER_EXAMPLE, RunCreateForm, RunFilters
 from runs.models import Run, RunStatus
 from segments.models import Segment
 from segments.selectors import segment_preview, validated_filters

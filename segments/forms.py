@@ -1,7 +1,7 @@
 """Forms of the segments and customers pages. The rules live in the services
 (``segments.services.segment_create`` / ``segment_update``, ``recommend_for_customer``); the
 forms check shape (a name, JSON that is an object) and put the services' errors next to the
-field they are about. The filter JSON is read by ``runs.forms.parse_filter``, the same reader
+field they are about. The filter JSON is read by ``kaireon.rules.parse_filter``, the same reader
 as the new-run page's ad-hoc filter."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from decisionflows.models import Channel, DecisionFlow
 from kaireon.forms import ServiceErrorsMixin
 from kaireon.models import Tenant
 from kaireon.pagination import query_int
-from runs.forms import parse_filter
+from kaireon.rules import parse_filter
 from segments.models import Segment
 
 FILTER_HELP_EXAMPLE = (
