@@ -40,9 +40,9 @@ from campaigns.models import (
 from decisionflows.models import Channel, DeliveryMode
 from kaireon.exceptions import Conflict
 from kaireon.models import Role
-from kaireon.pages import ACTIVE_STATUSES, STOP_POLLING, tenant_page
+from kaireon.pages import STOP_POLLING, tenant_page
 from kaireon.principal import Principal
-from runs.models import RunStatus
+from runs.models import ACTIVE_STATUSES, RunStatus
 
 app_name = "campaigns"
 

@@ -25,6 +25,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),
     path("", include("kaireon.pages")),
+    path("", include("console.pages")),
     path("", include("runs.pages")),
     path("", include("decisionflows.pages")),
     path("", include("segments.pages")),

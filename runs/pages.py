@@ -21,13 +21,13 @@ from rest_framework import exceptions as drf_exceptions
 from decisionflows.models import Channel, DecisionFlow
 from kaireon.exceptions import Conflict
 from kaireon.models import Role
-from kaireon.pages import ACTIVE_STATUSES, STOP_POLLING, tenant_page
+from kaireon.pages import STOP_POLLING, tenant_page
 from kaireon.pagination import query_int
 from kaireon.principal import Principal
 from kaireon.rules import parse_filter
 from runs import selectors, services
 from runs.forms import FILTER_EXAMPLE, RunCreateForm, RunFilters
-from runs.models import Run, RunStatus
+from runs.models import ACTIVE_STATUSES, Run, RunStatus
 from segments.models import Segment
 from segments.selectors import segment_preview, validated_filters
 

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rest_framework.exceptions import APIException
 
-from kaireon.demo import DEFAULT_CUSTOMERS, DEFAULT_SEED, PASSWORD, USERS, demo_seed
+from console.demo import DEFAULT_CUSTOMERS, DEFAULT_SEED, PASSWORD, USERS, demo_seed
 
 
 class Command(BaseCommand):
