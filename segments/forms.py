@@ -1,7 +1,8 @@
 """Forms of the segments and customers pages. The rules live in the services
-(``segments.services.segment_create`` / ``segment_update``); the forms check shape (a name, JSON that is an object) and put the services' errors next to the
-field they are about. The filter JSON is read by ``kaireon.rules.parse_filter``, the same reader
-as the new-run page's ad-hoc filter."""
+(``segments.services.segment_create`` / ``segment_update``); the forms check shape (a name,
+JSON that is an object) and put the services' errors next to the field they are about. The
+filter JSON is read by ``kaireon.rules.parse_filter``, the same reader as the new-run page's
+ad-hoc filter."""
 
 from __future__ import annotations
 
