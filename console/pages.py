@@ -50,6 +50,9 @@ STAGE_LABELS = {
 FINISHED_WITH_RESULTS = (RunStatus.COMPLETED, RunStatus.COMPLETED_WITH_ERRORS)
 
 
+# --- dashboard -------------------------------------------------------------------------------
+
+
 def dashboard_runs(principal: Principal) -> dict[str, Any]:
     """Runs in progress (oldest first, so the one closest to done leads) and recent outcomes."""
     runs = runs_for(tenant=principal.tenant)
