@@ -38,10 +38,10 @@ from campaigns.models import (
 from decisionflows.models import Channel, DeliveryMode
 from kaireon.errors import Conflict, DomainError, NotFound
 from kaireon.models import Role
-from kaireon.pages import ACTIVE_STATUSES, STOP_POLLING, tenant_page
+from kaireon.pages import STOP_POLLING, tenant_page
 from kaireon.paging import page_context
 from kaireon.principal import Principal
-from runs.models import RunStatus
+from runs.models import ACTIVE_STATUSES, RunStatus
 
 app_name = "campaigns"
 

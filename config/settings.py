@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "runs",
     "campaigns",
     "journeys",
+    "console",  # last: the pages across apps and the demo data stand on all the others
 ]
 
 MIDDLEWARE = [

@@ -1,4 +1,5 @@
-"""Web pages of the kaireon app: sign in/out, the tenant switcher and the dashboard.
+"""Web pages of the kaireon app: sign in/out and the tenant switcher (the dashboard, which reads
+every app, is the console's).
 
 ``tenant_page`` is the gate every page of every app goes through: signed in, a member of a
 tenant, and at least the role the page needs. Pages hide what the role may not do; this refuses
@@ -23,22 +24,15 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import path
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from decisionflows.models import DecisionFlow, Offer
 from kaireon.models import Membership, Role
 from kaireon.principal import SESSION_TENANT_KEY, Principal
-from runs.models import FINISHED_STATUSES, RunStatus
-from runs.selectors import runs_for
-from segments.models import Customer, Segment
 
 P = ParamSpec("P")
 PageView = Callable[Concatenate[HttpRequest, Principal, P], HttpResponseBase]
 
-ACTIVE_STATUSES = (RunStatus.PENDING, RunStatus.RUNNING)
-DASHBOARD_ACTIVE_RUNS = 10
-DASHBOARD_RECENT_RUNS = 8
 # htmx stops polling an element when its request answers 286.
 STOP_POLLING = 286
 
@@ -88,49 +82,6 @@ def tenant_page(role: str = Role.VIEWER) -> Callable[[PageView[P]], Callable[...
     return decorator
 
 
-# --- dashboard -----------------------------------------------------------------------------
-
-
-def dashboard_runs(principal: Principal) -> dict[str, Any]:
-    """Runs in progress (oldest first, so the one closest to done leads) and recent outcomes."""
-    runs = runs_for(tenant=principal.tenant)
-    active = list(runs.filter(status__in=ACTIVE_STATUSES).order_by("created_at", "id")[:DASHBOARD_ACTIVE_RUNS])
-    recent = list(runs.filter(status__in=FINISHED_STATUSES).order_by("-created_at", "-id")[:DASHBOARD_RECENT_RUNS])
-    return {"active_runs": active, "recent_runs": recent, "polling": bool(active)}
-
-
-def dashboard_counts(principal: Principal) -> dict[str, int]:
-    tenant = principal.tenant
-    return {
-        "customers": Customer.objects.filter(tenant=tenant).count(),
-        "offers": Offer.objects.filter(tenant=tenant).count(),
-        "flows": DecisionFlow.objects.filter(tenant=tenant).count(),
-        "segments": Segment.objects.filter(tenant=tenant).count(),
-    }
-
-
-@login_required
-@require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    principal = current_principal(request)
-    if principal is None:
-        return render(request, "kaireon/dashboard.html", {"no_tenant": True})
-    context = {"counts": dashboard_counts(principal), **dashboard_runs(principal)}
-    return render(request, "kaireon/dashboard.html", context)
-
-
-@tenant_page()
-@require_GET
-def home_live(request: HttpRequest, principal: Principal) -> HttpResponse:
-    """The dashboard's live part, polled while a run is going; once nothing is running the
-    answer is 286, which tells htmx to stop polling."""
-    context = dashboard_runs(principal)
-    response = render(request, "kaireon/_dashboard_live.html", context)
-    if not context["polling"]:
-        response.status_code = STOP_POLLING
-    return response
-
-
 # --- tenants -------------------------------------------------------------------------------
 
 
@@ -169,8 +120,6 @@ def login_locked_out(
 
 
 urlpatterns = [
-    path("", home, name="home"),
-    path("dashboard/live/", home_live, name="home-live"),
     path("login/", auth_views.LoginView.as_view(template_name="kaireon/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("tenant/switch/", switch_tenant, name="switch-tenant"),

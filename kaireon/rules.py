@@ -4,7 +4,8 @@ A condition is a leaf ``{"field": "customer.age", "operator": "gte", "value": 18
 ``{"all": [...]}`` / ``{"any": [...]}`` of conditions, nested as deep as needed. Which fields
 exist and what type each has is the caller's (a customer schema, offer and channel fields);
 ``validate`` checks a condition against them and returns it normalised, with values coerced to
-the field's type, or raises ``RuleError`` naming the path and the problem.
+the field's type, or raises ``RuleError`` naming the path and the problem. ``parse_filter``
+reads a condition typed into a form (a segment's filter, a run's ad-hoc audience).
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django import forms
+
+from kaireon.forms import parse_json_text
 from kaireon.validators import INT64_MAX, INT64_MIN, in_range, range_message
 
 TYPES = ("string", "integer", "number", "boolean", "date", "list")
@@ -163,3 +167,12 @@ def fields_used(condition: Mapping[str, Any] | None) -> set[str]:
         for item in condition.get(key, []):
             used |= fields_used(item)
     return used
+
+
+def parse_filter(raw: str) -> dict[str, Any]:
+    """A filter typed into a form: JSON that is an object (``validate`` checks the rest against
+    the tenant's fields), or a form error."""
+    value = parse_json_text(raw)
+    if not isinstance(value, dict):
+        raise forms.ValidationError('The filter must be a JSON object, such as {"field": …, "operator": …}.')
+    return value

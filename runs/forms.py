@@ -11,8 +11,9 @@ from django import forms
 
 from decisionflows.models import Channel, DecisionFlow
 from decisionflows.selectors import batch_channels
-from kaireon.forms import ServiceErrorsMixin, parse_json_text
+from kaireon.forms import ServiceErrorsMixin
 from kaireon.models import Tenant
+from kaireon.rules import parse_filter
 from runs.models import RunStatus
 from segments.models import Segment
 
@@ -98,13 +99,6 @@ class RunCreateForm(ServiceErrorsMixin, forms.Form):
             "name": data["name"].strip(),
             "channel_ids": list(data["channels"]),
         }
-
-
-def parse_filter(raw: str) -> dict[str, Any]:
-    value = parse_json_text(raw)
-    if not isinstance(value, dict):
-        raise forms.ValidationError('The filter must be a JSON object, such as {"field": …, "operator": …}.')
-    return value
 
 
 class RunFilters:

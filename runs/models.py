@@ -19,6 +19,7 @@ class RunStatus(models.TextChoices):
 FINISHED_STATUSES = frozenset(
     {RunStatus.COMPLETED, RunStatus.COMPLETED_WITH_ERRORS, RunStatus.FAILED, RunStatus.CANCELLED}
 )
+ACTIVE_STATUSES = (RunStatus.PENDING, RunStatus.RUNNING)
 # A run in these statuses delivered nothing: its rows (written before it stopped) are not
 # results, and nobody counts as contacted by it (the contact history view leaves them out).
 DISCARDED_STATUSES = frozenset({RunStatus.FAILED, RunStatus.CANCELLED})

@@ -19,13 +19,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from decisionflows.models import Channel, DecisionFlow
 from kaireon.errors import Conflict, DomainError
 from kaireon.models import Role
-from kaireon.pages import ACTIVE_STATUSES, STOP_POLLING, tenant_page
+from kaireon.pages import STOP_POLLING, tenant_page
 from kaireon.pagination import query_int
 from kaireon.paging import page_context
 from kaireon.principal import Principal
+from kaireon.rules import parse_filter
 from runs import selectors, services
-from runs.forms import FILTER_EXAMPLE, RunCreateForm, RunFilters, parse_filter
-from runs.models import Run, RunStatus
+from runs.forms import FILTER_EXAMPLE, RunCreateForm, RunFilters
+from runs.models import ACTIVE_STATUSES, Run, RunStatus
 from segments.models import Segment
 from segments.selectors import segment_preview, validated_filters
 

@@ -3,9 +3,8 @@
 Segments: the list (filters in words, the cached count), the detail (filters, count, refresh, a
 sample of the customers, start a run), create/edit with a live count as the filter is typed
 (the new-run page's ``runs:audience-count``), delete. Customers: a search that stays cheap on
-millions of rows (indexed prefix lookups, keyset paging, a capped count), and one customer's
-attributes, contact history, recent run recommendations and a "recommend now" box running the
-live decision (``recommend_for_customer``, which writes nothing, so viewers may use it).
+millions of rows (indexed prefix lookups, keyset paging, a capped count). One customer's page,
+which shows decisions and runs, is the console's (``console.pages``).
 
 Thin: reads through selectors and the ORM, writes through ``segments.services``;
 ``tenant_page`` refuses what the role may not do (403) and scopes to the tenant (404).
@@ -20,24 +19,20 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import OperationalError, connection, transaction
 from django.db.models import ProtectedError, Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from decisionflows.models import Contact, Offer
-from decisionflows.recommend import recommend_for_customer
 from kaireon import rules
 from kaireon.errors import Conflict, DomainError
 from kaireon.models import Role, Tenant
 from kaireon.pages import tenant_page
-from kaireon.pagination import query_int
 from kaireon.paging import page_context
 from kaireon.principal import Principal
 from kaireon.rules import OPERATORS
-from runs.models import Recommendation, Run, RunStatus
 from segments import selectors, services
-from segments.forms import FILTER_HELP_EXAMPLE, CustomerSearch, RecommendForm, SegmentForm
+from segments.forms import FILTER_HELP_EXAMPLE, CustomerSearch, SegmentForm
 from segments.models import Customer, CustomerAttribute, Segment
 
 app_name = "segments"
@@ -53,22 +48,9 @@ COUNT_CAP = 1_000
 # A name search cannot use an index (it looks inside first and last names); on PostgreSQL it
 # gets this long before the page says to narrow it down, rather than holding a worker.
 SEARCH_TIMEOUT_MS = 5_000
-HISTORY_ROWS = 25
-RECENT_RUNS = 10
-RUN_RECOMMENDATIONS = 50
 # The highest code point: "abc" ≤ s < "abc\U0010ffff" bounds every s that starts with "abc" for
 # an index range scan (the LIKE beside it keeps the match exact).
 _TOP = "\U0010ffff"
-BIGINT_MAX = 2**63 - 1
-
-STAGE_LABELS = {
-    "qualification": "Not eligible",
-    "contact_policy": "Contact policy",
-    "no_channel": "No channel",
-    "zero_score": "Zero score",
-    "outranked": "Outranked",
-}
-FINISHED_WITH_RESULTS = (RunStatus.COMPLETED, RunStatus.COMPLETED_WITH_ERRORS)
 
 T = TypeVar("T")
 
@@ -154,10 +136,9 @@ def segment_detail(request: HttpRequest, principal: Principal, segment_id: str) 
         "segment": segment,
         "field_specs": selectors.customer_field_specs(tenant=tenant),
         "sample_attributes": _sample_attributes(schema, segment.filters),
+        # by the runs' foreign key (related name "runs"): runs is a higher layer, never imported here
         "recent_runs": list(
-            Run.objects.filter(tenant=tenant, segment=segment)
-            .select_related("decision_flow")
-            .order_by("-created_at")[:5]
+            segment.runs.filter(tenant=tenant).select_related("decision_flow").order_by("-created_at")[:5]
         ),
         "can_edit": principal.is_editor,
         "can_delete": principal.is_admin,
@@ -340,138 +321,6 @@ def customer_list(request: HttpRequest, principal: Principal) -> HttpResponse:
     return render(request, "segments/customer_list.html", context)
 
 
-# --- customers: one customer ---------------------------------------------------------------
-
-
-def _customer_or_404(principal: Principal, customer_id: int) -> Customer:
-    if customer_id > BIGINT_MAX:
-        raise Http404("No such customer.")
-    return get_object_or_404(Customer.objects.filter(tenant=principal.tenant), pk=customer_id)
-
-
-def _attribute_rows(tenant: Tenant, customer: Customer) -> list[dict[str, Any]]:
-    """The customer's attributes in the order of the tenant's schema, then any value the
-    schema no longer has (kept on the customer, shown as such)."""
-    values = customer.attributes if isinstance(customer.attributes, dict) else {}
-    rows = [
-        {"name": a.name, "label": a.label, "type": a.type, "value": values.get(a.name), "in_schema": True}
-        for a in CustomerAttribute.objects.filter(tenant=tenant)
-    ]
-    known = {row["name"] for row in rows}
-    rows += [
-        {"name": name, "label": "", "type": "", "value": value, "in_schema": False}
-        for name, value in sorted(values.items())
-        if name not in known
-    ]
-    return rows
-
-
-def _run_recommendations(tenant: Tenant, customer: Customer) -> list[dict[str, Any]]:
-    """What the tenant's latest finished runs recommended to this customer: one query on the
-    recommendations' primary key (run, customer, rank) for up to ``RECENT_RUNS`` runs."""
-    runs = list(
-        Run.objects.filter(tenant=tenant, status__in=FINISHED_WITH_RESULTS)
-        .select_related("decision_flow")
-        .order_by("-created_at", "-id")[:RECENT_RUNS]
-    )
-    if not runs:
-        return []
-    rows = list(
-        Recommendation.objects.filter(run_id__in=[r.pk for r in runs], customer_id=customer.pk)
-        .select_related("offer", "channel")
-        .order_by("run_id", "rank")[:RUN_RECOMMENDATIONS]
-    )
-    by_run: dict[str, list[Recommendation]] = {}
-    for row in rows:
-        by_run.setdefault(row.run_id, []).append(row)
-    return [{"run": run, "recommendations": by_run[run.pk]} for run in runs if run.pk in by_run]
-
-
-def _history_page(value: Any) -> int:
-    """The contact history page from the query string: 1 to 1,000, anything else is 1."""
-    return min(query_int(str(value or "")) or 1, 1000)
-
-
-def _customer_context(principal: Principal, customer: Customer, *, history_page: int = 1) -> dict[str, Any]:
-    tenant = principal.tenant
-    start = (history_page - 1) * HISTORY_ROWS
-    history = list(
-        Contact.objects.filter(tenant=tenant, customer=customer)
-        .select_related("offer", "channel")
-        .order_by("-contacted_at", "-id")[start : start + HISTORY_ROWS + 1]
-    )
-    return {
-        "customer": customer,
-        "attributes": _attribute_rows(tenant, customer),
-        "history": history[:HISTORY_ROWS],
-        "history_page": history_page,
-        "history_more": len(history) > HISTORY_ROWS,
-        "run_recommendations": _run_recommendations(tenant, customer),
-    }
-
-
-def _recommend_result(tenant: Tenant, result: dict[str, Any]) -> dict[str, Any]:
-    """recommend_for_customer's answer plus the dropped offers' names and stage labels."""
-    funnel = result.get("funnel") or {}
-    dropped = funnel.get("dropped", [])
-    names = dict(Offer.objects.filter(tenant=tenant, pk__in={d["offer_id"] for d in dropped}).values_list("pk", "name"))
-    funnel["dropped"] = [
-        {
-            **d,
-            "offer_name": names.get(d["offer_id"], d["offer_key"]),
-            "stage_label": STAGE_LABELS.get(d["stage"], d["stage"]),
-        }
-        for d in dropped
-    ]
-    funnel["steps"] = [
-        ("Candidates", funnel.get("candidates", 0)),
-        ("After qualification", funnel.get("after_qualification", 0)),
-        ("After contact policy", funnel.get("after_contact_policy", 0)),
-        ("Scored", funnel.get("scored", 0)),
-        ("Returned", funnel.get("returned", 0)),
-    ]
-    return {**result, "funnel": funnel}
-
-
-@tenant_page()
-@require_GET
-def customer_detail(request: HttpRequest, principal: Principal, customer_id: int) -> HttpResponse:
-    customer = _customer_or_404(principal, customer_id)
-    context = _customer_context(principal, customer, history_page=_history_page(request.GET.get("history")))
-    context["recommend_form"] = RecommendForm(tenant=principal.tenant)
-    return render(request, "segments/customer_detail.html", context)
-
-
-@tenant_page()
-@require_POST
-def customer_recommend(request: HttpRequest, principal: Principal, customer_id: int) -> HttpResponse:
-    """The live decision for this customer. A read (nothing is written: no contact history, no
-    audit entry), so viewers may ask too. htmx gets the box back; without script, the page."""
-    customer = _customer_or_404(principal, customer_id)
-    tenant = principal.tenant
-    form = RecommendForm(request.POST, tenant=tenant)
-    context: dict[str, Any] = {"customer": customer, "recommend_form": form}
-    if form.is_valid():
-        try:
-            result = recommend_for_customer(
-                tenant=tenant,
-                flow=form.selected_flow(),
-                customer=customer,
-                channel=form.selected_channel(),
-                debug=True,
-            )
-        except Conflict as exc:
-            form.add_error("decision_flow", exc.message)
-        except DjangoValidationError as exc:
-            form.add_service_error(exc)
-        else:
-            context["result"] = _recommend_result(tenant, result)
-    if request.htmx:  # type: ignore[attr-defined]
-        return render(request, "segments/_recommend_box.html", context)
-    context.update(_customer_context(principal, customer))
-    return render(request, "segments/customer_detail.html", context)
-
-
 urlpatterns = [
     path("segments/", segment_list, name="list"),
     path("segments/new/", segment_new, name="new"),
@@ -480,6 +329,4 @@ urlpatterns = [
     path("segments/<str:segment_id>/refresh/", segment_refresh, name="refresh"),
     path("segments/<str:segment_id>/delete/", segment_delete, name="delete"),
     path("customers/", customer_list, name="customers"),
-    path("customers/<int:customer_id>/", customer_detail, name="customer"),
-    path("customers/<int:customer_id>/recommend/", customer_recommend, name="customer-recommend"),
 ]

@@ -22,10 +22,10 @@ from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignRun
+from console.demo import customers as demo_customers
 from decisionflows.models import Channel, ContactPolicy, Creative, DecisionFlow, DecisionFlowVersion, Offer
 from journeys import services as journey_services
 from journeys.models import ExecutionRun, Plan, PlanVersion, RunEvent
-from kaireon.demo import customers as demo_customers
 from kaireon.models import AuditLog, Membership, Tenant
 from kaireon.services import audit_verify
 from runs.models import Recommendation, Run

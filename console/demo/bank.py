@@ -7,8 +7,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from kaireon.demo.catalogue import WEBHOOK_URL, OfferSpec, TenantSpec, all_of, any_of, when
-from kaireon.demo.customers import AS_OF, BANK_SCHEMA
+from console.demo.catalogue import WEBHOOK_URL, OfferSpec, TenantSpec, all_of, any_of, when
+from console.demo.customers import AS_OF, BANK_SCHEMA
 
 ADULT = when("customer.age", "gte", 18)
 

@@ -1,6 +1,6 @@
-"""The shapes of the demo content (``kaireon.demo.bank``, ``kaireon.demo.retail``): a tenant's
+"""The shapes of the demo content (``console.demo.bank``, ``console.demo.retail``): a tenant's
 channels, offers and their creatives, contact policies, decision flows, segments, campaigns and
-journeys, as plain data that ``kaireon.demo.seed`` writes through the services.
+journeys, as plain data that ``console.demo.seed`` writes through the services.
 
 Conditions name customer fields with the ``customer.`` prefix in offers and flows (the rule
 language's names there) and without it in segments, as the API's users write them.

@@ -4,6 +4,6 @@
 customers, and ``seed`` puts it all in the database through the services.
 """
 
-from kaireon.demo.seed import DEFAULT_CUSTOMERS, DEFAULT_SEED, PASSWORD, USERS, DemoReport, demo_seed
+from console.demo.seed import DEFAULT_CUSTOMERS, DEFAULT_SEED, PASSWORD, USERS, DemoReport, demo_seed
 
 __all__ = ["DEFAULT_CUSTOMERS", "DEFAULT_SEED", "PASSWORD", "USERS", "DemoReport", "demo_seed"]

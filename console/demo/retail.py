@@ -3,8 +3,8 @@ so that the tenant switcher has somewhere to go."""
 
 from __future__ import annotations
 
-from kaireon.demo.catalogue import WEBHOOK_URL, OfferSpec, TenantSpec, when
-from kaireon.demo.customers import RETAIL_SCHEMA
+from console.demo.catalogue import WEBHOOK_URL, OfferSpec, TenantSpec, when
+from console.demo.customers import RETAIL_SCHEMA
 
 RETAIL = TenantSpec(
     slug="demo-retail",

@@ -2,7 +2,7 @@
 request, one run.
 
 Everything tenant-owned goes through the services, so it is validated and audited, except the
-customers, which are written in bulk (``kaireon.demo.customers``) under one audit entry.
+customers, which are written in bulk (``console.demo.customers``) under one audit entry.
 Idempotent by get-or-create: each object is looked up by its natural key (username, slug,
 attribute or channel name, offer key...) and created only when missing; what exists is left as
 it is, even if someone edited it, so a second call writes nothing and audits nothing. A journey
@@ -26,14 +26,14 @@ from django.utils import timezone
 
 from campaigns.models import Campaign
 from campaigns.services import campaign_create
+from console.demo import customers as demo_customers
+from console.demo.bank import BANK, CREDIT_CARD_NBA, HIGH_VALUE
+from console.demo.catalogue import TenantSpec, creative_texts
+from console.demo.retail import RETAIL
 from decisionflows import services as df
 from decisionflows.models import Channel, ContactPolicy, Creative, DecisionFlow, FlowStatus, Offer
 from journeys import services as journey_services
 from journeys.models import ExecutionRun, Plan
-from kaireon.demo import customers as demo_customers
-from kaireon.demo.bank import BANK, CREDIT_CARD_NBA, HIGH_VALUE
-from kaireon.demo.catalogue import TenantSpec, creative_texts
-from kaireon.demo.retail import RETAIL
 from kaireon.models import Membership, Role, Tenant
 from kaireon.services import audit_record, membership_set, tenant_create
 from runs.models import Run, RunStatus

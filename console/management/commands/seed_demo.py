@@ -5,7 +5,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from kaireon.demo import DEFAULT_CUSTOMERS, DEFAULT_SEED, PASSWORD, USERS, demo_seed
+from console.demo import DEFAULT_CUSTOMERS, DEFAULT_SEED, PASSWORD, USERS, demo_seed
 from kaireon.errors import DomainError
 
 
