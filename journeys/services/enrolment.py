@@ -22,7 +22,7 @@ from django.utils import timezone
 from rest_framework import exceptions
 
 from decisionflows.models import ActiveStatus, ContactPolicy, PolicyType
-from journeys import bulk, events, selectors
+from journeys import bulk, events, locks, selectors
 from journeys.models import (
     LIVE_STATUSES,
     ExecutionRun,
@@ -53,7 +53,7 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 
 def _lock_plan(*, tenant: Tenant, plan: Plan) -> tuple[Plan, PlanVersion]:
     """The plan, locked, and the version new runs execute; 409 when it cannot start runs."""
-    locked = Plan.objects.select_for_update(no_key=True).filter(pk=plan.pk, tenant=tenant).first()
+    locked = locks.plan_for_update().filter(pk=plan.pk, tenant=tenant).first()
     if locked is None:
         raise exceptions.NotFound("No such journey.")
     if not locked.executable:

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from rest_framework import exceptions
 
-from journeys import selectors
+from journeys import locks, selectors
 from journeys.models import ExecutionRun, IdempotencyKey, Plan
 from journeys.services.enrolment import customer_for, run_execute
 from kaireon.exceptions import Conflict
@@ -63,7 +63,7 @@ def run_trigger(
         raise ValidationError({"contact_id": "Give profileId or contactId."})
     digest = request_hash(plan=plan, body=body)
     if idempotency_key:
-        Plan.objects.select_for_update(no_key=True).get(pk=plan.pk)  # triggers of one journey queue here
+        locks.plan_for_update().get(pk=plan.pk)  # triggers of one journey queue here
         stored = IdempotencyKey.objects.filter(tenant=tenant, key=idempotency_key).select_related("run").first()
         if stored is not None:
             if stored.request_hash != digest:

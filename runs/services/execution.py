@@ -1,6 +1,6 @@
 """Runs as the workers execute them: plan, process chunks, finalise, recover.
 
-Locking: a chunk row is locked (FOR UPDATE) while its rows are written; the run row is locked
+Locking (runs.locks): a chunk row is locked while its rows are written; the run row is locked
 by the counter UPDATE and by finalise/cancel. Order is always chunk, then run.
 """
 
@@ -20,7 +20,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from kaireon.services import audit_record
-from runs import executor, hooks, selectors
+from runs import executor, hooks, locks, selectors
 from runs.models import ChunkStatus, Run, RunChunk, RunStatus
 
 logger = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ def run_plan(*, run_id: str, dispatch: bool = True) -> list[int]:
 
 @transaction.atomic
 def _plan(*, run_id: str, dispatch: bool) -> list[int]:
-    run = Run.objects.select_for_update(of=("self",)).select_related("tenant").filter(pk=run_id).first()
+    run = locks.run_for_update().select_related("tenant").filter(pk=run_id).first()
     if run is None or run.status != RunStatus.PENDING:
         return []
     pages = list(executor.audience_ids(run))
@@ -168,7 +168,7 @@ def run_fail(
     traceback for admins). Its own transaction, so call it after the failed work rolled back.
     Returns False, changing nothing, when the run has finished or is no longer ``expected``
     (planning committed meanwhile, say)."""
-    run = Run.objects.select_for_update(no_key=True, of=("self",)).select_related("tenant").filter(pk=run_id).first()
+    run = locks.run_for_update().select_related("tenant").filter(pk=run_id).first()
     if run is None or run.is_finished or (expected is not None and run.status != expected):
         return False
     if exc is not None:
@@ -248,18 +248,14 @@ def _chunk_decide_and_write(chunk_id: int, attempt: int, *, finalize: bool) -> b
     outcome = executor.chunk_decide(tenant=run.tenant, chunk=chunk, context=context)
     rows = executor.recommendation_frame(run.pk, outcome, context)
     with transaction.atomic():
-        owned = (
-            RunChunk.objects.select_for_update()
-            .filter(pk=chunk_id, status=ChunkStatus.RUNNING, attempts=attempt)
-            .exists()
-        )
+        owned = locks.chunk_for_update().filter(pk=chunk_id, status=ChunkStatus.RUNNING, attempts=attempt).exists()
         if not owned:
             return False
         executor.recommendations_write(rows)
         # The run row is locked only now, after the write (the counter UPDATE below locks it
         # anyway): a cancel either committed before this, and the rows are rolled back, or waits
         # for this commit, and the rows landed before the cancel. Never rows after a cancel.
-        status = Run.objects.select_for_update(no_key=True).filter(pk=run.pk).values_list("status", flat=True).first()
+        status = locks.run_for_update().filter(pk=run.pk).values_list("status", flat=True).first()
         if status != RunStatus.RUNNING:
             transaction.set_rollback(True)
             last = None
@@ -303,9 +299,9 @@ def run_chunk_fail(*, chunk_id: int, error: str) -> bool:
     """A chunk that exhausted its retries: failed with its error, its customers counted as
     failed. Returns True when it completed the run's count (then the run is finalised)."""
     with transaction.atomic():
+        # The UPDATE locks the chunk row itself.
         updated = (
-            RunChunk.objects.select_for_update()
-            .filter(pk=chunk_id)
+            RunChunk.objects.filter(pk=chunk_id)
             .exclude(status__in=[ChunkStatus.DONE, ChunkStatus.FAILED, ChunkStatus.CANCELLED])
             .update(status=ChunkStatus.FAILED, error=error[:4000], finished_at=timezone.now(), lease_expires_at=None)
         )
@@ -353,9 +349,7 @@ def run_finalize(*, run_id: str) -> Run | None:
 
 def _finalize(*, run_id: str) -> Run | None:
     with transaction.atomic():
-        run = (
-            Run.objects.select_for_update(no_key=True, of=("self",)).select_related("tenant").filter(pk=run_id).first()
-        )
+        run = locks.run_for_update().select_related("tenant").filter(pk=run_id).first()
         if run is None or run.status != RunStatus.RUNNING:
             return run
         if run.chunks_done + run.chunks_failed < run.chunk_count:

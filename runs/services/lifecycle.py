@@ -19,7 +19,7 @@ from decisionflows.selectors import flow_runnable_version
 from kaireon.exceptions import Conflict
 from kaireon.models import Tenant
 from kaireon.services import Actor, audit_record, snapshot
-from runs import executor, hooks
+from runs import executor, hooks, locks
 from runs.models import ChunkStatus, ExecutionMode, Run, RunChunk, RunStatus
 from runs.services.execution import TRANSIENT_ERRORS, run_chunk_fail, run_chunk_process, run_finalize, run_plan
 from segments.locks import segment_lock_in_use
@@ -151,7 +151,7 @@ def run_execute_in_thread(*, run_id: str) -> threading.Thread:
 def run_start_inline(*, tenant: Tenant, actor: Actor, run: Run) -> None:
     """Seed 001's execute-inline: a pending run executes in a background thread of this
     process (after commit). Any other status is a 409."""
-    locked = Run.objects.select_for_update().get(pk=run.pk, tenant=tenant)
+    locked = locks.run_for_update().get(pk=run.pk, tenant=tenant)
     if locked.status != RunStatus.PENDING:
         raise Conflict(f"Run is {locked.status}; only a pending run can be executed.", current_status=locked.status)
     Run.objects.filter(pk=run.pk).update(execution_mode=ExecutionMode.INLINE, updated_at=timezone.now())
@@ -198,7 +198,7 @@ def _chunk_inline(chunk_id: int) -> None:
 @transaction.atomic
 def run_cancel(*, tenant: Tenant, actor: Actor, run: Run, reason: str = "") -> Run:
     """pending/running → cancelled; chunks not yet done are not processed. 409 otherwise."""
-    locked = Run.objects.select_for_update().get(pk=run.pk, tenant=tenant)
+    locked = locks.run_for_update().get(pk=run.pk, tenant=tenant)
     if locked.status not in (RunStatus.PENDING, RunStatus.RUNNING):
         raise Conflict(
             f"Run is {locked.status}; only pending or running runs can be cancelled.", current_status=locked.status
@@ -225,8 +225,8 @@ def run_delete(*, tenant: Tenant, actor: Actor, instance: Run, reason: str = "")
 
     Its chunks are locked before the run, the order a chunk's own write takes (chunk, then run):
     a chunk still rolling back its write after a cancel finishes first, no deadlock."""
-    list(RunChunk.objects.select_for_update().filter(run_id=instance.pk).order_by("pk").values_list("pk", flat=True))
-    locked = Run.objects.select_for_update().get(pk=instance.pk, tenant=tenant)
+    locks.chunks_of_run_for_delete(run_id=instance.pk)
+    locked = locks.run_for_delete().get(pk=instance.pk, tenant=tenant)
     if not locked.is_finished:
         raise Conflict(f"Run is {locked.status}; cancel it before deleting it.", current_status=locked.status)
     if not locked.is_discarded:
