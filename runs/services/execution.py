@@ -7,7 +7,6 @@ by the counter UPDATE and by finalise/cancel. Order is always chunk, then run.
 from __future__ import annotations
 
 import logging
-import time
 import traceback
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -229,8 +228,6 @@ def run_chunk_process(*, chunk_id: int, worker: str = "", finalize: bool = True)
     attempt = _claim(chunk_id, worker)
     if attempt is None:
         return False
-    if settings.RUNS_CHUNK_FAULT_DELAY:
-        time.sleep(settings.RUNS_CHUNK_FAULT_DELAY)
     try:
         return _chunk_decide_and_write(chunk_id, attempt, finalize=finalize)
     except BaseException as exc:
