@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from celery import Task
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -28,6 +29,7 @@ from rest_framework import exceptions
 from campaigns import config, locks, schedules
 from campaigns.models import Campaign, CampaignRun, CampaignRunStatus, CampaignStatus, ScheduleType, TriggeredBy
 from decisionflows.models import Channel, DecisionFlow
+from kaireon import broker
 from kaireon.exceptions import Conflict, camel
 from kaireon.models import Tenant
 from kaireon.services import Actor, audit_record, snapshot
@@ -384,11 +386,15 @@ def campaign_run_after_finish(run_id: str) -> None:
     if campaign_run_id is None:
         return
     for task in (tasks.write_file, tasks.start_deliveries):
-        try:
-            task.delay(campaign_run_id)
-        except Exception:  # noqa: BLE001  (kombu's OperationalError and friends: broker down)
-            logger.warning("broker unavailable; running %s inline for %s", task.name, campaign_run_id)
-            task.apply(args=(campaign_run_id,))
+        _send_or_apply(task, campaign_run_id)
+
+
+def _send_or_apply(task: Task, campaign_run_id: str) -> None:
+    broker.send(
+        lambda: task.delay(campaign_run_id),
+        instead=f"running {task.name} inline for {campaign_run_id}",
+        fallback=lambda _: task.apply(args=(campaign_run_id,)),
+    )
 
 
 def campaign_run_keep_outcome(run: Run) -> None:

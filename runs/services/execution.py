@@ -18,18 +18,12 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from kaireon import broker
 from kaireon.services import audit_record
 from runs import executor, hooks, locks, selectors
 from runs.models import ChunkStatus, Run, RunChunk, RunStatus
 
 logger = logging.getLogger(__name__)
-
-# The broker could not take the message: what kombu/redis raise when nothing listens.
-try:
-    from kombu.exceptions import OperationalError as BrokerError
-except ImportError:  # pragma: no cover - kombu ships with celery
-    BrokerError = OSError  # type: ignore[misc,assignment]
-
 
 # A lost or busy database connection: worth another try (the task's retries, then the reaper's
 # re-dispatch; each try counts, at most RUNS_RECOVERY_MAX_ATTEMPTS), where any other error fails
@@ -152,11 +146,11 @@ def _dispatch_chunks(chunk_ids: Iterable[int]) -> None:
     pending chunks are what the reaper's "forgotten" pass sends again."""
     from runs import tasks
 
-    try:
+    def fan_out() -> None:
         for chunk_id in chunk_ids:
             tasks.process_chunk.delay(chunk_id)
-    except BrokerError as exc:
-        logger.warning("broker unavailable while fanning out chunks (%s): the reaper will send them", exc)
+
+    broker.send(fan_out, instead="the reaper will send the chunks")
 
 
 @transaction.atomic
@@ -315,10 +309,11 @@ def _enqueue_finalize(run_id: str) -> None:
     from runs import tasks
 
     def send() -> None:
-        try:
-            tasks.finalize_run.delay(run_id)
-        except BrokerError:
-            run_finalize(run_id=run_id)
+        broker.send(
+            lambda: tasks.finalize_run.delay(run_id),
+            instead=f"finalising run {run_id} in this process",
+            fallback=lambda _: run_finalize(run_id=run_id),
+        )
 
     transaction.on_commit(send)
 

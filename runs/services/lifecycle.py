@@ -16,6 +16,7 @@ from rest_framework import exceptions
 
 from decisionflows.models import Channel, DecisionFlow
 from decisionflows.selectors import flow_runnable_version
+from kaireon import broker
 from kaireon.exceptions import Conflict
 from kaireon.models import Tenant
 from kaireon.services import Actor, audit_record, snapshot
@@ -26,12 +27,6 @@ from segments.locks import segment_lock_in_use
 from segments.selectors import segment_view_exists, validated_filters
 
 logger = logging.getLogger(__name__)
-
-# The broker could not take the message: what kombu/redis raise when nothing listens.
-try:
-    from kombu.exceptions import OperationalError as BrokerError
-except ImportError:  # pragma: no cover - kombu ships with celery
-    BrokerError = OSError  # type: ignore[misc,assignment]
 
 
 def _not_found(what: str, value: str) -> exceptions.NotFound:
@@ -125,14 +120,12 @@ def run_dispatch(*, run_id: str) -> str:
     this process instead and record that (seed 001's inline fallback). Returns the mode."""
     from runs import tasks
 
-    try:
-        tasks.plan_run.delay(run_id)
-        return ExecutionMode.CELERY
-    except BrokerError as exc:
-        logger.warning("broker unavailable (%s): executing run %s inline", exc, run_id)
+    def inline(_: Exception) -> None:
         Run.objects.filter(pk=run_id).update(execution_mode=ExecutionMode.INLINE, updated_at=timezone.now())
         run_execute_in_thread(run_id=run_id)
-        return ExecutionMode.INLINE
+
+    sent = broker.send(lambda: tasks.plan_run.delay(run_id), instead=f"executing run {run_id} inline", fallback=inline)
+    return ExecutionMode.CELERY if sent else ExecutionMode.INLINE
 
 
 def run_execute_in_thread(*, run_id: str) -> threading.Thread:
