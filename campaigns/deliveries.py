@@ -267,8 +267,10 @@ def deliveries_settle(*, campaign_run_id: str) -> bool:
 
 @transaction.atomic
 def deliveries_retry(*, tenant: Tenant, actor: Actor, campaign_run: CampaignRun) -> list[Batch]:
-    """Failed → pending for the campaign run's failed deliveries; returns the batches to send
-    (the caller enqueues them after commit). Sent rows are never touched, so nothing goes twice."""
+    """Failed → pending for the campaign run's failed deliveries, sent again after commit;
+    returns their batches. Sent rows are never touched, so nothing goes twice."""
+    from campaigns import tasks  # the tasks import this module
+
     locked = locks.campaign_run_for_update().get(pk=campaign_run.pk, tenant=tenant)
     updated = Delivery.objects.filter(campaign_run=locked, status=DeliveryStatus.FAILED).update(
         status=DeliveryStatus.PENDING, attempts=0, updated_at=timezone.now()
@@ -277,7 +279,9 @@ def deliveries_retry(*, tenant: Tenant, actor: Actor, campaign_run: CampaignRun)
         raise Conflict("This campaign run has no failed deliveries to retry.", current_status=locked.status)
     CampaignRun.objects.filter(pk=locked.pk).update(deliveries_settled_at=None, updated_at=timezone.now())
     audit_record(tenant=tenant, actor=actor, action="retry_deliveries", instance=locked, after={"deliveries": updated})
-    return delivery_batches(campaign_run_id=locked.pk)
+    batches = delivery_batches(campaign_run_id=locked.pk)
+    tasks.deliveries_dispatch(batches)
+    return batches
 
 
 @transaction.atomic
