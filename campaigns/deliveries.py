@@ -26,6 +26,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F
 from django.utils import timezone
 
+from campaigns import locks
 from campaigns.error_codes import CampaignErrorCode
 from campaigns.models import CampaignRun, CampaignRunStatus, Delivery, DeliveryStatus
 from decisionflows.models import Channel, DeliveryMode
@@ -241,7 +242,7 @@ def deliveries_settle(*, campaign_run_id: str) -> bool:
     failed = integration.get(DeliveryStatus.FAILED, 0)
     total = sum(integration.values())
     with transaction.atomic():
-        campaign_run = CampaignRun.objects.select_for_update(no_key=True).get(pk=campaign_run_id)
+        campaign_run = locks.campaign_run_for_update().get(pk=campaign_run_id)
         status = campaign_run.status
         error = campaign_run.error
         if failed:
@@ -266,9 +267,11 @@ def deliveries_settle(*, campaign_run_id: str) -> bool:
 
 @transaction.atomic
 def deliveries_retry(*, tenant: Tenant, actor: Actor, campaign_run: CampaignRun) -> list[Batch]:
-    """Failed → pending for the campaign run's failed deliveries; returns the batches to send
-    (the caller enqueues them after commit). Sent rows are never touched, so nothing goes twice."""
-    locked = CampaignRun.objects.select_for_update(no_key=True).get(pk=campaign_run.pk, tenant=tenant)
+    """Failed → pending for the campaign run's failed deliveries, sent again after commit;
+    returns their batches. Sent rows are never touched, so nothing goes twice."""
+    from campaigns import tasks  # the tasks import this module
+
+    locked = locks.campaign_run_for_update().get(pk=campaign_run.pk, tenant=tenant)
     updated = Delivery.objects.filter(campaign_run=locked, status=DeliveryStatus.FAILED).update(
         status=DeliveryStatus.PENDING, attempts=0, updated_at=timezone.now()
     )
@@ -280,17 +283,15 @@ def deliveries_retry(*, tenant: Tenant, actor: Actor, campaign_run: CampaignRun)
         )
     CampaignRun.objects.filter(pk=locked.pk).update(deliveries_settled_at=None, updated_at=timezone.now())
     audit_record(tenant=tenant, actor=actor, action="retry_deliveries", instance=locked, after={"deliveries": updated})
-    return delivery_batches(campaign_run_id=locked.pk)
+    batches = delivery_batches(campaign_run_id=locked.pk)
+    tasks.deliveries_dispatch(batches)
+    return batches
 
 
 @transaction.atomic
 def work_item_done(*, tenant: Tenant, actor: Actor, delivery_id: int) -> Delivery:
     """A manual work item pending → done (editor). 404 for other tenants, 409 when not pending."""
-    item = (
-        Delivery.objects.select_for_update(no_key=True)
-        .filter(pk=delivery_id, tenant=tenant, mode=DeliveryMode.MANUAL)
-        .first()
-    )
+    item = locks.delivery_for_update().filter(pk=delivery_id, tenant=tenant, mode=DeliveryMode.MANUAL).first()
     if item is None:
         raise not_found("Work item", delivery_id)
     if item.status != DeliveryStatus.PENDING:

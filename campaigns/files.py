@@ -24,6 +24,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import Storage, default_storage
 from django.db import transaction
+from django.http import FileResponse
 from django.utils import timezone
 
 from campaigns import config
@@ -256,6 +257,19 @@ def campaign_file_write(*, campaign_run_id: str) -> CampaignFile | None:
         )
     record.refresh_from_db()
     return record
+
+
+def campaign_file_response(record: CampaignFile) -> FileResponse:
+    """The downloaded file as an attachment, with its checksum in ``X-Checksum-Sha256``."""
+    storage, name = file_storage(record)
+    response = FileResponse(
+        storage.open(name, "rb"),
+        as_attachment=True,
+        filename=name.rsplit("/", 1)[-1],
+        content_type=CONTENT_TYPES[record.format],
+    )
+    response["X-Checksum-Sha256"] = record.checksum
+    return response
 
 
 def campaign_file_manifest(record: CampaignFile) -> dict[str, Any]:

@@ -16,7 +16,6 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
@@ -24,7 +23,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from campaigns import deliveries, files, schedules, selectors, services, tasks
+from campaigns import deliveries, files, schedules, selectors, services
 from campaigns.forms import CampaignFilters, CampaignForm, WorkQueueFilters, error_text, schedule_from
 from campaigns.models import (
     Campaign,
@@ -281,18 +280,10 @@ def campaign_run_file(request: HttpRequest, principal: Principal, campaign_id: s
     """A campaign run's result file (destination download), as the API serves it."""
     campaign = _campaign_or_404(principal, campaign_id)
     campaign_run = _campaign_run_or_404(campaign, crun_id)
-    record = CampaignFile.objects.filter(campaign_run=campaign_run, status=FileStatus.READY).first()
+    record = selectors.campaign_run_ready_file(campaign_run=campaign_run)
     if record is None or record.destination != "download":
         raise Http404("This campaign run has no file to download.")
-    storage, name = files.file_storage(record)
-    response = FileResponse(
-        storage.open(name, "rb"),
-        as_attachment=True,
-        filename=name.rsplit("/", 1)[-1],
-        content_type=files.CONTENT_TYPES[record.format],
-    )
-    response["X-Checksum-Sha256"] = record.checksum
-    return response
+    return files.campaign_file_response(record)
 
 
 # --- actions -------------------------------------------------------------------------------
@@ -355,9 +346,7 @@ def campaign_run_retry(request: HttpRequest, principal: Principal, campaign_id: 
     campaign = _campaign_or_404(principal, campaign_id)
     campaign_run = _campaign_run_or_404(campaign, crun_id)
     try:
-        with transaction.atomic():
-            batches = deliveries.deliveries_retry(tenant=principal.tenant, actor=principal, campaign_run=campaign_run)
-            tasks.deliveries_dispatch(batches)
+        deliveries.deliveries_retry(tenant=principal.tenant, actor=principal, campaign_run=campaign_run)
     except Conflict as exc:
         messages.error(request, exc.message)
     else:

@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import Case, Count, F, Max, Prefetch, QuerySet, When
 from django.db.models.functions import Coalesce
 
-from campaigns.models import Campaign, CampaignRun, CampaignRunStatus, Delivery
+from campaigns.models import Campaign, CampaignFile, CampaignRun, CampaignRunStatus, Delivery, FileStatus
 from decisionflows.models import DeliveryMode
 from kaireon.models import Tenant
 from runs.models import RunStatus
@@ -16,6 +16,11 @@ from runs.selectors import run_customers_page
 
 RECENT_RUNS = 10
 MAX_CAMPAIGN_RUNS = 50
+
+
+def campaign_run_ready_file(*, campaign_run: CampaignRun) -> CampaignFile | None:
+    """The campaign run's result file once written (None while pending or failed)."""
+    return CampaignFile.objects.filter(campaign_run=campaign_run, status=FileStatus.READY).first()
 
 
 def campaign_runs(*, with_summaries: bool = False) -> QuerySet[CampaignRun]:

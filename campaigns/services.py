@@ -18,17 +18,18 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from celery import Task
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from campaigns import config, schedules
+from campaigns import config, locks, schedules
 from campaigns.error_codes import CampaignErrorCode
 from campaigns.models import Campaign, CampaignRun, CampaignRunStatus, CampaignStatus, ScheduleType, TriggeredBy
 from decisionflows.models import Channel, DecisionFlow
-from kaireon import errors
+from kaireon import broker, errors
 from kaireon.errors import Conflict, DomainError, not_found
 from kaireon.models import Tenant
 from kaireon.naming import camel
@@ -136,7 +137,7 @@ def campaign_update(*, tenant: Tenant, actor: Actor, instance: Campaign, data: D
     """Change any combination of fields, including the flow and the segment (retargeting).
     Activating, or changing the schedule of an active campaign, recomputes ``next_run_at``
     from now; pausing, archiving or drafting clears it."""
-    campaign = Campaign.objects.select_for_update(no_key=True).get(pk=instance.pk, tenant=tenant)
+    campaign = locks.campaign_for_update().get(pk=instance.pk, tenant=tenant)
     before = snapshot(campaign)
     _apply(campaign, tenant=tenant, data=data)
     _check(campaign, tenant=tenant, given=data)
@@ -163,7 +164,7 @@ def campaign_update(*, tenant: Tenant, actor: Actor, instance: Campaign, data: D
 @transaction.atomic
 def campaign_schedule_sync(*, tenant: Tenant, actor: Actor, campaign: Campaign) -> Campaign:
     """Recompute ``next_run_at`` from now (after an edit outside the API, e.g. the admin)."""
-    locked = Campaign.objects.select_for_update(no_key=True).get(pk=campaign.pk, tenant=tenant)
+    locked = locks.campaign_for_update().get(pk=campaign.pk, tenant=tenant)
     next_run_at = _next_run_at(locked, timezone.now())
     if next_run_at != locked.next_run_at:
         audit_record(
@@ -183,7 +184,7 @@ def campaign_schedule_sync(*, tenant: Tenant, actor: Actor, campaign: Campaign) 
 def campaign_delete(*, tenant: Tenant, actor: Actor, instance: Campaign) -> None:
     """Delete a campaign with its campaign runs and their runs (results included). A run still
     pending or running is a 409: cancel it first, as for DELETE /api/v1/runs/{id}."""
-    campaign = Campaign.objects.select_for_update(no_key=True).get(pk=instance.pk, tenant=tenant)
+    campaign = locks.campaign_for_update().get(pk=instance.pk, tenant=tenant)
     linked = list(
         CampaignRun.objects.filter(campaign=campaign, run__isnull=False).select_related("run").order_by("run_id")
     )
@@ -247,7 +248,7 @@ def campaign_trigger(
 
     A person starts it, through the UI or the API (with a session or an API key): seed 001's
     trigger answers ``triggeredBy: "manual"``; beat passes "schedule" for its slots."""
-    locked = Campaign.objects.select_for_update(no_key=True).select_related("tenant").get(pk=campaign.pk, tenant=tenant)
+    locked = locks.campaign_for_update().select_related("tenant").get(pk=campaign.pk, tenant=tenant)
     if locked.status == CampaignStatus.ARCHIVED:
         raise Conflict(
             "Campaign is archived; an archived campaign cannot be run.",
@@ -294,7 +295,7 @@ def campaign_fire_slot(*, campaign: Campaign, slot: datetime, now: datetime | No
     Idempotent: returns None, creating nothing, when the slot fired already (unique key) or the
     campaign is no longer active."""
     now = now or timezone.now()
-    locked = Campaign.objects.select_for_update(no_key=True).select_related("tenant").get(pk=campaign.pk)
+    locked = locks.campaign_for_update().select_related("tenant").get(pk=campaign.pk)
     if locked.status != CampaignStatus.ACTIVE:
         return None
     tenant = locked.tenant
@@ -345,7 +346,7 @@ def campaign_fire_due(*, campaign_id: str, now: datetime | None = None) -> Campa
     now = now or timezone.now()
     with transaction.atomic():
         campaign = (
-            Campaign.objects.select_for_update(no_key=True)
+            locks.campaign_for_update()
             .filter(pk=campaign_id, status=CampaignStatus.ACTIVE, next_run_at__lte=now)
             .first()
         )
@@ -393,11 +394,15 @@ def campaign_run_after_finish(run_id: str) -> None:
     if campaign_run_id is None:
         return
     for task in (tasks.write_file, tasks.start_deliveries):
-        try:
-            task.delay(campaign_run_id)
-        except Exception:  # noqa: BLE001  (kombu's OperationalError and friends: broker down)
-            logger.warning("broker unavailable; running %s inline for %s", task.name, campaign_run_id)
-            task.apply(args=(campaign_run_id,))
+        _send_or_apply(task, campaign_run_id)
+
+
+def _send_or_apply(task: Task, campaign_run_id: str) -> None:
+    broker.send(
+        lambda: task.delay(campaign_run_id),
+        instead=f"running {task.name} inline for {campaign_run_id}",
+        fallback=lambda _: task.apply(args=(campaign_run_id,)),
+    )
 
 
 def campaign_run_keep_outcome(run: Run) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
@@ -16,9 +15,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from campaigns import deliveries, files, selectors, services, tasks
+from campaigns import deliveries, files, selectors, services
 from campaigns.filters import CampaignFilter
-from campaigns.models import Campaign, CampaignFile, CampaignRun, DeliveryStatus, FileStatus
+from campaigns.models import Campaign, CampaignFile, CampaignRun, DeliveryStatus
 from campaigns.serializers import (
     CampaignDetailSerializer,
     CampaignRunListSerializer,
@@ -146,7 +145,7 @@ class CampaignViewSet(TenantModelViewSet):
 
     def _ready_file(self, pk: str | None, crun_id: str) -> CampaignFile:
         campaign_run = self._campaign_run(pk, crun_id)
-        record = CampaignFile.objects.filter(campaign_run=campaign_run, status=FileStatus.READY).first()
+        record = selectors.campaign_run_ready_file(campaign_run=campaign_run)
         if record is None:
             raise NotFound("This campaign run has no file (yet): see its file.status.")
         return record
@@ -168,15 +167,7 @@ class CampaignViewSet(TenantModelViewSet):
         record = self._ready_file(pk, crun_id)
         if record.destination != "download":
             raise NotFound(f"This file was uploaded to {record.path}; it is not served here.")
-        storage, name = files.file_storage(record)
-        response = FileResponse(
-            storage.open(name, "rb"),
-            as_attachment=True,
-            filename=name.rsplit("/", 1)[-1],
-            content_type=files.CONTENT_TYPES[record.format],
-        )
-        response["X-Checksum-Sha256"] = record.checksum
-        return response
+        return files.campaign_file_response(record)
 
     @extend_schema(
         operation_id="campaigns_campaign_run_file_manifest",
@@ -210,11 +201,7 @@ class CampaignViewSet(TenantModelViewSet):
     )
     def campaign_run_retry_deliveries(self, request: Request, pk: str | None = None, crun_id: str = "") -> Response:
         campaign_run = self._campaign_run(pk, crun_id)
-        with transaction.atomic():
-            batches = deliveries.deliveries_retry(
-                tenant=self.principal.tenant, actor=self.principal, campaign_run=campaign_run
-            )
-            tasks.deliveries_dispatch(batches)
+        deliveries.deliveries_retry(tenant=self.principal.tenant, actor=self.principal, campaign_run=campaign_run)
         body = CampaignRunSerializer(selectors.campaign_runs().get(pk=campaign_run.pk)).data
         return Response(body, status=status.HTTP_202_ACCEPTED)
 

@@ -215,8 +215,6 @@ RUNS_CHUNK_MAX_RETRIES = int(os.environ.get("RUNS_CHUNK_MAX_RETRIES", "3"))
 # connection is retried; the reaper re-sends a lost message) before the run fails with the last error.
 RUNS_RECOVERY_MAX_ATTEMPTS = int(os.environ.get("RUNS_RECOVERY_MAX_ATTEMPTS", "5"))
 RUNS_CHUNK_RETRY_BACKOFF = int(os.environ.get("RUNS_CHUNK_RETRY_BACKOFF", "2"))  # seconds, doubled per retry
-# Failure drills: seconds a chunk sleeps after claiming it, so a drill can kill its worker mid-chunk.
-RUNS_CHUNK_FAULT_DELAY = float(os.environ.get("RUNS_CHUNK_FAULT_DELAY", "0"))
 
 # --- Campaigns ----------------------------------------------------------------------------
 # A schedule slot found due more than this many seconds late (beat or workers were down) is

@@ -80,6 +80,26 @@ def offer_info(offer: Offer) -> OfferInfo:
     )
 
 
+def active_policies(*, tenant: Tenant) -> list[PolicyInfo]:
+    """The tenant's active contact policies as the engine applies them, oldest first."""
+    return [
+        PolicyInfo(
+            id=p.pk,
+            name=p.name,
+            policy_type=p.policy_type,
+            max_count=p.max_count,
+            period=p.period,
+            scope=p.scope,
+            channel_id=p.channel_id,
+            offer_id=p.offer_id,
+            cooldown_hours=p.cooldown_hours,
+            suppress_unsubscribed=p.suppress_unsubscribed,
+            suppress_suppressed=p.suppress_suppressed,
+        )
+        for p in ContactPolicy.objects.filter(tenant=tenant, status=ActiveStatus.ACTIVE).order_by("created_at", "id")
+    ]
+
+
 def build_context(
     *,
     tenant: Tenant,
@@ -108,22 +128,6 @@ def build_context(
         )
         for c in Creative.objects.filter(tenant=tenant, status=ActiveStatus.ACTIVE)
     ]
-    policies = [
-        PolicyInfo(
-            id=p.pk,
-            name=p.name,
-            policy_type=p.policy_type,
-            max_count=p.max_count,
-            period=p.period,
-            scope=p.scope,
-            channel_id=p.channel_id,
-            offer_id=p.offer_id,
-            cooldown_hours=p.cooldown_hours,
-            suppress_unsubscribed=p.suppress_unsubscribed,
-            suppress_suppressed=p.suppress_suppressed,
-        )
-        for p in ContactPolicy.objects.filter(tenant=tenant, status=ActiveStatus.ACTIVE).order_by("created_at", "id")
-    ]
     return DecisionContext(
         pipeline=pipeline,
         offers=offers,
@@ -132,7 +136,7 @@ def build_context(
             for c in channel_rows
         ],
         creatives=creatives,
-        policies=policies,
+        policies=active_policies(tenant=tenant),
         today=timezone.localdate(now),
         now=now,
     )

@@ -13,7 +13,7 @@ from django.core.validators import URLValidator
 from django.db import models, transaction
 from django.utils import timezone
 
-from decisionflows import selectors
+from decisionflows import locks, selectors
 from decisionflows.models import (
     CapScope,
     Channel,
@@ -431,7 +431,7 @@ def decision_flow_delete(*, tenant: Tenant, actor: Actor, instance: DecisionFlow
 def decision_flow_publish(*, tenant: Tenant, actor: Actor, flow: DecisionFlow) -> DecisionFlowVersion:
     """Validate the flow's pipeline against today's catalogue and freeze it as the next version
     (1, 2, 3…). The flow row is locked so two publishes never take the same number."""
-    locked = DecisionFlow.objects.select_for_update(no_key=True).get(pk=flow.pk, tenant=tenant)
+    locked = locks.decision_flow_for_update().get(pk=flow.pk, tenant=tenant)
     if locked.status == FlowStatus.ARCHIVED:
         raise Conflict("An archived decision flow cannot be published.")
     if not locked.pipeline:

@@ -30,8 +30,8 @@ from decisionflows.engine import (
     Reason,
     decide,
 )
-from decisionflows.loading import load_history, offer_info
-from decisionflows.models import ActiveStatus, Channel, ContactPolicy, Creative, Offer, OfferStatus
+from decisionflows.loading import active_policies, load_history, offer_info
+from decisionflows.models import ActiveStatus, Channel, Creative, Offer, OfferStatus
 from kaireon.models import Tenant
 
 
@@ -53,24 +53,6 @@ class TenantCatalogue:
         first: dict[tuple[str, str], Creative] = {}
         for creative in creatives.values():
             first.setdefault((creative.offer_id, creative.channel_id), creative)
-        policies = [
-            PolicyInfo(
-                id=p.pk,
-                name=p.name,
-                policy_type=p.policy_type,
-                max_count=p.max_count,
-                period=p.period,
-                scope=p.scope,
-                channel_id=p.channel_id,
-                offer_id=p.offer_id,
-                cooldown_hours=p.cooldown_hours,
-                suppress_unsubscribed=p.suppress_unsubscribed,
-                suppress_suppressed=p.suppress_suppressed,
-            )
-            for p in ContactPolicy.objects.filter(tenant=tenant, status=ActiveStatus.ACTIVE).order_by(
-                "created_at", "id"
-            )
-        ]
         return cls(
             tenant=tenant,
             now=now,
@@ -78,7 +60,7 @@ class TenantCatalogue:
             channels={c.pk: c for c in Channel.objects.filter(tenant=tenant)},
             creatives=creatives,
             first_creative=first,
-            policies=policies,
+            policies=active_policies(tenant=tenant),
         )
 
     def offer_info(self, offer: Offer) -> OfferInfo:

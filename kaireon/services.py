@@ -16,6 +16,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.utils import timezone
 
+from kaireon import locks
 from kaireon.authentication import hash_key
 from kaireon.models import ApiKey, AuditLog, Membership, Role, Tenant
 from kaireon.principal import Principal
@@ -81,9 +82,8 @@ def audit_record(
         object_type = object_type or instance._meta.model_name or ""
         object_id = object_id or str(instance.pk)
     with transaction.atomic():
-        # The tenant row is the chain's lock: entries of one tenant are appended one at a time
-        # (no_key keeps inserts of rows that reference the tenant unblocked).
-        head = Tenant.objects.select_for_update(no_key=True).values_list("audit_head", flat=True).get(pk=tenant.pk)
+        # The tenant row is the chain's lock: entries of one tenant are appended one at a time.
+        head = locks.tenant_for_update().values_list("audit_head", flat=True).get(pk=tenant.pk)
         entry = AuditLog(
             tenant=tenant,
             created_at=timezone.now(),
@@ -259,7 +259,7 @@ def worker_roundtrip_record(*, tenant_id: str, token: str) -> None:
 
     Idempotent: the tenant row lock serialises callers, and a token already recorded is skipped.
     """
-    tenant = Tenant.objects.select_for_update(no_key=True).get(pk=tenant_id)
+    tenant = locks.tenant_for_update().get(pk=tenant_id)
     if AuditLog.objects.filter(tenant=tenant, action=ROUNDTRIP_ACTION, object_id=token).exists():
         return
     audit_record(

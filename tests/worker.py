@@ -1,8 +1,9 @@
 """A real Celery worker for end-to-end tests (registered in tests/conftest.py through ``pytest_plugins``).
 
 Eager mode hides serialisation and on-commit bugs, so a few tests run the real thing: a
-``celery -A config worker`` subprocess on the configured broker, reading and writing the *test*
-database (``test_<name>`` on PostgreSQL, the ``TEST.NAME`` file on SQLite). Tests that use it get
+``celery -A config worker`` subprocess (through tests/celery_worker.py, which can slow its chunks:
+``TEST_CHUNK_DELAY``) on the configured broker, reading and writing the *test* database
+(``test_<name>`` on PostgreSQL, the ``TEST.NAME`` file on SQLite). Tests that use it get
 ``transactional_db``, so what they create is committed and visible to the worker::
 
     @pytest.mark.worker
@@ -115,7 +116,7 @@ class WorkerProcess:
 
     def argv(self) -> list[str]:
         return [
-            sys.executable, "-m", "celery", "-A", "config", "worker",
+            sys.executable, "-m", "tests.celery_worker", "-A", "config", "worker",
             "--concurrency", str(self.concurrency), "--pool", self.pool, "-Q", self.queues,
             "-n", self.name, "-l", "info",
             # Gossip, mingle and heartbeats talk to other workers; these tests want exactly one, fast.

@@ -21,7 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from decisionflows.models import ActiveStatus, ContactPolicy, PolicyType
-from journeys import bulk, events, selectors
+from journeys import bulk, events, locks, selectors
 from journeys.error_codes import JourneyErrorCode
 from journeys.models import (
     LIVE_STATUSES,
@@ -53,7 +53,7 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 
 def _lock_plan(*, tenant: Tenant, plan: Plan) -> tuple[Plan, PlanVersion]:
     """The plan, locked, and the version new runs execute; 409 when it cannot start runs."""
-    locked = Plan.objects.select_for_update(no_key=True).filter(pk=plan.pk, tenant=tenant).first()
+    locked = locks.plan_for_update().filter(pk=plan.pk, tenant=tenant).first()
     if locked is None:
         raise NotFound("No such journey.")
     if not locked.executable:

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from journeys import plans, selectors
+from journeys import locks, plans, selectors
 from journeys.error_codes import JourneyErrorCode
 from journeys.models import Plan, PlanStatus, PlanVersion
 from kaireon import errors
@@ -67,7 +67,7 @@ def plan_create(*, tenant: Tenant, actor: Actor, data: Data) -> Plan:
 def plan_update(*, tenant: Tenant, actor: Actor, instance: Plan, data: Data) -> Plan:
     """Edit a plan. New steps go into the draft; when the newest version is published they start
     the next version (a draft), so runs on published versions never see the change."""
-    plan = Plan.objects.select_for_update(no_key=True).get(pk=instance.pk, tenant=tenant)
+    plan = locks.plan_for_update().get(pk=instance.pk, tenant=tenant)
     values = dict(data)
     given_steps = "steps" in values
     steps = _steps_shape(values.pop("steps", None))
@@ -126,7 +126,7 @@ def _steps_invalid(exc: plans.PlanError) -> errors.ValidationError:
 def plan_publish(*, tenant: Tenant, actor: Actor, plan: Plan) -> PlanVersion:
     """Check the draft's graph (journeys.plans.validate_steps) against the tenant's catalogue and
     freeze it as a published version; new runs use it. The plan row is locked meanwhile."""
-    locked = Plan.objects.select_for_update(no_key=True).get(pk=plan.pk, tenant=tenant)
+    locked = locks.plan_for_update().get(pk=plan.pk, tenant=tenant)
     if locked.status == PlanStatus.ARCHIVED:
         raise Conflict("An archived journey cannot be published.", current_status=locked.status)
     draft = selectors.plan_draft(plan=locked)

@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from journeys import bulk, events, selectors
+from journeys import bulk, events, locks, selectors
 from journeys.models import (
     DUE_STATUSES,
     LIVE_STATUSES,
@@ -38,7 +38,7 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 
 def _locked_run(*, tenant: Tenant, run: ExecutionRun | uuid.UUID | str) -> ExecutionRun:
     run_id = run.pk if isinstance(run, ExecutionRun) else run
-    locked = ExecutionRun.objects.select_for_update(no_key=True).filter(tenant=tenant, pk=run_id).first()
+    locked = locks.run_for_update().filter(tenant=tenant, pk=run_id).first()
     if locked is None:
         raise NotFound("No such journey run.")
     return locked
@@ -140,11 +140,7 @@ def runs_bulk_cancel(*, tenant: Tenant, actor: Actor, filters: Mapping[str, Any]
     tick, now = selectors.clock_tick(), timezone.now()
     stamp = events.timestamp(now)
     for chunk in _chunks(ids, CANCEL_CHUNK):
-        runs = list(
-            ExecutionRun.objects.select_for_update(no_key=True)
-            .filter(pk__in=chunk, status__in=sorted(LIVE_STATUSES))
-            .order_by("pk")
-        )
+        runs = list(locks.run_for_update().filter(pk__in=chunk, status__in=sorted(LIVE_STATUSES)).order_by("pk"))
         cancelled = []
         for run in runs:
             before = run.status

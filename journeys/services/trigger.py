@@ -11,7 +11,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from journeys import selectors
+from journeys import locks, selectors
 from journeys.error_codes import JourneyErrorCode
 from journeys.models import ExecutionRun, IdempotencyKey, Plan
 from journeys.services.enrolment import customer_for, execution_run_execute
@@ -65,7 +65,7 @@ def execution_run_trigger(
         raise ValidationError({"contact_id": "Give profileId or contactId."})
     digest = request_hash(plan=plan, body=body)
     if idempotency_key:
-        Plan.objects.select_for_update(no_key=True).get(pk=plan.pk)  # triggers of one journey queue here
+        locks.plan_for_update().get(pk=plan.pk)  # triggers of one journey queue here
         stored = IdempotencyKey.objects.filter(tenant=tenant, key=idempotency_key).select_related("run").first()
         if stored is not None:
             if stored.request_hash != digest:

@@ -7,9 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
-
-from journeys.models import DUE_STATUSES, ExecutionRun, PlanVersion
+from journeys import locks
+from journeys.models import DUE_STATUSES, PlanVersion
 from kaireon.rules import fields_used
 
 RUN_FIELDS = (
@@ -100,9 +99,7 @@ class Work:
 
 def claim(*, tick: int, limit: int) -> list[RunState]:
     """Lock and return up to ``limit`` runs due at ``tick`` (call inside a transaction)."""
-    queryset = ExecutionRun.objects.filter(status__in=sorted(DUE_STATUSES), wake_tick__lte=tick).order_by(
-        "wake_tick", "id"
+    queryset = (
+        locks.runs_to_claim().filter(status__in=sorted(DUE_STATUSES), wake_tick__lte=tick).order_by("wake_tick", "id")
     )
-    if connection.features.has_select_for_update_skip_locked:
-        queryset = queryset.select_for_update(skip_locked=True, no_key=True)
     return [RunState(str(row[0]), *row[1:]) for row in queryset.values_list(*_LOADED)[:limit]]

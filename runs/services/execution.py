@@ -1,13 +1,12 @@
 """Runs as the workers execute them: plan, process chunks, finalise, recover.
 
-Locking: a chunk row is locked (FOR UPDATE) while its rows are written; the run row is locked
+Locking (runs.locks): a chunk row is locked while its rows are written; the run row is locked
 by the counter UPDATE and by finalise/cancel. Order is always chunk, then run.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 import traceback
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -19,18 +18,12 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from kaireon import broker
 from kaireon.services import audit_record
-from runs import datapath, hooks, selectors
+from runs import datapath, hooks, locks, selectors
 from runs.models import ChunkStatus, Run, RunChunk, RunStatus
 
 logger = logging.getLogger(__name__)
-
-# The broker could not take the message: what kombu/redis raise when nothing listens.
-try:
-    from kombu.exceptions import OperationalError as BrokerError
-except ImportError:  # pragma: no cover - kombu ships with celery
-    BrokerError = OSError  # type: ignore[misc,assignment]
-
 
 # A lost or busy database connection: worth another try (the task's retries, then the reaper's
 # re-dispatch; each try counts, at most RUNS_RECOVERY_MAX_ATTEMPTS), where any other error fails
@@ -99,7 +92,7 @@ def run_plan(*, run_id: str, dispatch: bool = True) -> list[int]:
 
 @transaction.atomic
 def _plan(*, run_id: str, dispatch: bool) -> list[int]:
-    run = Run.objects.select_for_update(of=("self",)).select_related("tenant").filter(pk=run_id).first()
+    run = locks.run_for_update().select_related("tenant").filter(pk=run_id).first()
     if run is None or run.status != RunStatus.PENDING:
         return []
     pages = list(datapath.audience_ids(run))
@@ -153,11 +146,11 @@ def _dispatch_chunks(chunk_ids: Iterable[int]) -> None:
     pending chunks are what the reaper's "forgotten" pass sends again."""
     from runs import tasks
 
-    try:
+    def fan_out() -> None:
         for chunk_id in chunk_ids:
             tasks.process_chunk.delay(chunk_id)
-    except BrokerError as exc:
-        logger.warning("broker unavailable while fanning out chunks (%s): the reaper will send them", exc)
+
+    broker.send(fan_out, instead="the reaper will send the chunks")
 
 
 @transaction.atomic
@@ -168,7 +161,7 @@ def run_fail(
     traceback for admins). Its own transaction, so call it after the failed work rolled back.
     Returns False, changing nothing, when the run has finished or is no longer ``expected``
     (planning committed meanwhile, say)."""
-    run = Run.objects.select_for_update(no_key=True, of=("self",)).select_related("tenant").filter(pk=run_id).first()
+    run = locks.run_for_update().select_related("tenant").filter(pk=run_id).first()
     if run is None or run.is_finished or (expected is not None and run.status != expected):
         return False
     if exc is not None:
@@ -229,8 +222,6 @@ def run_chunk_process(*, chunk_id: int, worker: str = "", finalize: bool = True)
     attempt = _claim(chunk_id, worker)
     if attempt is None:
         return False
-    if settings.RUNS_CHUNK_FAULT_DELAY:
-        time.sleep(settings.RUNS_CHUNK_FAULT_DELAY)
     try:
         return _chunk_decide_and_write(chunk_id, attempt, finalize=finalize)
     except BaseException as exc:
@@ -248,18 +239,14 @@ def _chunk_decide_and_write(chunk_id: int, attempt: int, *, finalize: bool) -> b
     outcome = datapath.chunk_decide(tenant=run.tenant, chunk=chunk, context=context)
     rows = datapath.recommendation_frame(run.pk, outcome, context)
     with transaction.atomic():
-        owned = (
-            RunChunk.objects.select_for_update()
-            .filter(pk=chunk_id, status=ChunkStatus.RUNNING, attempts=attempt)
-            .exists()
-        )
+        owned = locks.chunk_for_update().filter(pk=chunk_id, status=ChunkStatus.RUNNING, attempts=attempt).exists()
         if not owned:
             return False
         datapath.recommendations_write(rows)
         # The run row is locked only now, after the write (the counter UPDATE below locks it
         # anyway): a cancel either committed before this, and the rows are rolled back, or waits
         # for this commit, and the rows landed before the cancel. Never rows after a cancel.
-        status = Run.objects.select_for_update(no_key=True).filter(pk=run.pk).values_list("status", flat=True).first()
+        status = locks.run_for_update().filter(pk=run.pk).values_list("status", flat=True).first()
         if status != RunStatus.RUNNING:
             transaction.set_rollback(True)
             last = None
@@ -303,9 +290,9 @@ def run_chunk_fail(*, chunk_id: int, error: str) -> bool:
     """A chunk that exhausted its retries: failed with its error, its customers counted as
     failed. Returns True when it completed the run's count (then the run is finalised)."""
     with transaction.atomic():
+        # The UPDATE locks the chunk row itself.
         updated = (
-            RunChunk.objects.select_for_update()
-            .filter(pk=chunk_id)
+            RunChunk.objects.filter(pk=chunk_id)
             .exclude(status__in=[ChunkStatus.DONE, ChunkStatus.FAILED, ChunkStatus.CANCELLED])
             .update(status=ChunkStatus.FAILED, error=error[:4000], finished_at=timezone.now(), lease_expires_at=None)
         )
@@ -322,10 +309,11 @@ def _enqueue_finalize(run_id: str) -> None:
     from runs import tasks
 
     def send() -> None:
-        try:
-            tasks.finalize_run.delay(run_id)
-        except BrokerError:
-            run_finalize(run_id=run_id)
+        broker.send(
+            lambda: tasks.finalize_run.delay(run_id),
+            instead=f"finalising run {run_id} in this process",
+            fallback=lambda _: run_finalize(run_id=run_id),
+        )
 
     transaction.on_commit(send)
 
@@ -353,9 +341,7 @@ def run_finalize(*, run_id: str) -> Run | None:
 
 def _finalize(*, run_id: str) -> Run | None:
     with transaction.atomic():
-        run = (
-            Run.objects.select_for_update(no_key=True, of=("self",)).select_related("tenant").filter(pk=run_id).first()
-        )
+        run = locks.run_for_update().select_related("tenant").filter(pk=run_id).first()
         if run is None or run.status != RunStatus.RUNNING:
             return run
         if run.chunks_done + run.chunks_failed < run.chunk_count:

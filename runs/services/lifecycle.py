@@ -15,10 +15,11 @@ from django.utils import timezone
 
 from decisionflows.models import Channel, DecisionFlow
 from decisionflows.selectors import flow_runnable_version
+from kaireon import broker
 from kaireon.errors import Conflict, ErrorCode, ValidationError, not_found
 from kaireon.models import Tenant
 from kaireon.services import Actor, audit_record, snapshot
-from runs import datapath, hooks
+from runs import datapath, hooks, locks
 from runs.error_codes import RunErrorCode
 from runs.models import ChunkStatus, ExecutionMode, Run, RunChunk, RunStatus
 from runs.services.execution import TRANSIENT_ERRORS, run_chunk_fail, run_chunk_process, run_finalize, run_plan
@@ -26,12 +27,6 @@ from segments.locks import segment_lock_in_use
 from segments.selectors import segment_view_exists, validated_filters
 
 logger = logging.getLogger(__name__)
-
-# The broker could not take the message: what kombu/redis raise when nothing listens.
-try:
-    from kombu.exceptions import OperationalError as BrokerError
-except ImportError:  # pragma: no cover - kombu ships with celery
-    BrokerError = OSError  # type: ignore[misc,assignment]
 
 
 # --- create --------------------------------------------------------------------------------
@@ -126,14 +121,12 @@ def run_dispatch(*, run_id: str) -> str:
     this process instead and record that (seed 001's inline fallback). Returns the mode."""
     from runs import tasks
 
-    try:
-        tasks.plan_run.delay(run_id)
-        return ExecutionMode.CELERY
-    except BrokerError as exc:
-        logger.warning("broker unavailable (%s): executing run %s inline", exc, run_id)
+    def inline(_: Exception) -> None:
         Run.objects.filter(pk=run_id).update(execution_mode=ExecutionMode.INLINE, updated_at=timezone.now())
         run_execute_in_thread(run_id=run_id)
-        return ExecutionMode.INLINE
+
+    sent = broker.send(lambda: tasks.plan_run.delay(run_id), instead=f"executing run {run_id} inline", fallback=inline)
+    return ExecutionMode.CELERY if sent else ExecutionMode.INLINE
 
 
 def run_execute_in_thread(*, run_id: str) -> threading.Thread:
@@ -152,7 +145,7 @@ def run_execute_in_thread(*, run_id: str) -> threading.Thread:
 def run_start_inline(*, tenant: Tenant, actor: Actor, run: Run) -> None:
     """Seed 001's execute-inline: a pending run executes in a background thread of this
     process (after commit). Any other status is a 409."""
-    locked = Run.objects.select_for_update().get(pk=run.pk, tenant=tenant)
+    locked = locks.run_for_update().get(pk=run.pk, tenant=tenant)
     if locked.status != RunStatus.PENDING:
         raise Conflict(
             f"Run is {locked.status}; only a pending run can be executed.",
@@ -203,7 +196,7 @@ def _chunk_inline(chunk_id: int) -> None:
 @transaction.atomic
 def run_cancel(*, tenant: Tenant, actor: Actor, run: Run, reason: str = "") -> Run:
     """pending/running → cancelled; chunks not yet done are not processed. 409 otherwise."""
-    locked = Run.objects.select_for_update().get(pk=run.pk, tenant=tenant)
+    locked = locks.run_for_update().get(pk=run.pk, tenant=tenant)
     if locked.status not in (RunStatus.PENDING, RunStatus.RUNNING):
         raise Conflict(
             f"Run is {locked.status}; only pending or running runs can be cancelled.",
@@ -232,8 +225,8 @@ def run_delete(*, tenant: Tenant, actor: Actor, instance: Run, reason: str = "")
 
     Its chunks are locked before the run, the order a chunk's own write takes (chunk, then run):
     a chunk still rolling back its write after a cancel finishes first, no deadlock."""
-    list(RunChunk.objects.select_for_update().filter(run_id=instance.pk).order_by("pk").values_list("pk", flat=True))
-    locked = Run.objects.select_for_update().get(pk=instance.pk, tenant=tenant)
+    locks.chunks_of_run_for_delete(run_id=instance.pk)
+    locked = locks.run_for_delete().get(pk=instance.pk, tenant=tenant)
     if not locked.is_finished:
         raise Conflict(
             f"Run is {locked.status}; cancel it before deleting it.",

@@ -11,7 +11,7 @@ from django.utils import timezone
 from kaireon.errors import Conflict, ValidationError
 from kaireon.models import Tenant
 from kaireon.services import Actor, audit_record, snapshot
-from segments import selectors
+from segments import locks, selectors
 from segments.attributes import validate_attributes
 from segments.models import Customer
 from segments.services._shared import changes
@@ -47,7 +47,7 @@ def customer_update(
     *, tenant: Tenant, actor: Actor, instance: Customer, data: Mapping[str, Any], partial: bool = False
 ) -> Customer:
     """Update a customer. PUT replaces the attributes; PATCH merges them (a null removes one)."""
-    customer = Customer.objects.select_for_update().get(pk=instance.pk, tenant=tenant)
+    customer = locks.customer_for_update().get(pk=instance.pk, tenant=tenant)
     fields = dict(data)
     if "external_id" in fields and fields.pop("external_id") != customer.external_id:
         raise ValidationError({"externalId": "cannot be changed; it identifies the customer"})

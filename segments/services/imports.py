@@ -20,8 +20,8 @@ from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
-from kombu.exceptions import OperationalError as BrokerError
 
+from kaireon import broker
 from kaireon.errors import ValidationError, too_large, upload_max_bytes
 from kaireon.models import Role, Tenant
 from kaireon.principal import Principal
@@ -116,16 +116,19 @@ def _enqueue_import(job_id: str) -> None:
     """Queue the job; with the broker down, run it in a background thread and say so on the job."""
     from segments.tasks import import_customers
 
-    try:
-        import_customers.apply_async(args=(job_id,))
-    except (BrokerError, OSError) as exc:
-        logger.warning("import %s: broker unreachable (%s); running it in a background thread", job_id, exc)
+    def in_thread(exc: Exception) -> None:
         CustomerImport.objects.filter(pk=job_id).update(
             runner=ImportRunner.THREAD,
             message=f"The task broker was unreachable ({exc}); "
             "the import ran in a background thread of the web process.",
         )
         start_import_thread(job_id)
+
+    broker.send(
+        lambda: import_customers.apply_async(args=(job_id,)),
+        instead=f"running import {job_id} in a background thread",
+        fallback=in_thread,
+    )
 
 
 def start_import_thread(job_id: str) -> None:

@@ -10,7 +10,7 @@ from django.db import transaction
 from kaireon.errors import Conflict, ValidationError
 from kaireon.models import Tenant
 from kaireon.services import Actor, audit_record, snapshot
-from segments import selectors
+from segments import locks, selectors
 from segments.attributes import RESERVED_NAMES
 from segments.models import CustomerAttribute, Segment
 from segments.services._shared import changes
@@ -42,7 +42,7 @@ def customer_attribute_update(
     *, tenant: Tenant, actor: Actor, instance: CustomerAttribute, data: Mapping[str, Any]
 ) -> CustomerAttribute:
     """Change label, description, required or type; a type used by segment filters stays (409)."""
-    attribute = CustomerAttribute.objects.select_for_update().get(pk=instance.pk, tenant=tenant)
+    attribute = locks.customer_attribute_for_update().get(pk=instance.pk, tenant=tenant)
     if "name" in data and data["name"] != attribute.name:
         raise ValidationError({"name": "an attribute cannot be renamed; add a new one instead"})
     if "type" in data and data["type"] != attribute.type:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from kaireon.errors import ValidationError
 from kaireon.models import Tenant
 from kaireon.services import Actor, audit_record, snapshot
-from segments import selectors, sql
+from segments import locks, selectors, sql
 from segments.models import Segment
 from segments.services._shared import changes
 
@@ -70,7 +70,7 @@ def segment_create(*, tenant: Tenant, actor: Actor, data: Mapping[str, Any]) -> 
 @transaction.atomic
 def segment_update(*, tenant: Tenant, actor: Actor, instance: Segment, data: Mapping[str, Any]) -> Segment:
     """Change name, description or filters; new filters replace the view and recount."""
-    segment = Segment.objects.select_for_update(no_key=True).get(pk=instance.pk, tenant=tenant)
+    segment = locks.segment_for_update().get(pk=instance.pk, tenant=tenant)
     before = snapshot(segment, exclude=_SEGMENT_AUDIT_EXCLUDE)
     if "name" in data and data["name"] != segment.name:
         _check_segment_name(tenant=tenant, name=data["name"], exclude=segment.pk)
@@ -96,7 +96,7 @@ def segment_update(*, tenant: Tenant, actor: Actor, instance: Segment, data: Map
 @transaction.atomic
 def segment_refresh(*, tenant: Tenant, actor: Actor, segment: Segment) -> Segment:
     """Recreate the view from the current filters and schema, and recount the segment."""
-    segment = Segment.objects.select_for_update(no_key=True).get(pk=segment.pk, tenant=tenant)
+    segment = locks.segment_for_update().get(pk=segment.pk, tenant=tenant)
     before = {"customer_count": segment.customer_count, "view_name": segment.view_name}
     _build_view(segment)
     segment.save(update_fields=["view_name", "customer_count", "last_refreshed_at", "updated_at"])
@@ -119,7 +119,7 @@ def segment_delete(*, tenant: Tenant, actor: Actor, instance: Segment) -> None:
     it: a run being created, a journey enrolling), then the runs that name it (SET_NULL), then
     the tenant's audit chain last. Auditing first would hold the tenant while waiting on a run
     that is planning, itself about to audit: a deadlock. A second delete finds nothing to do."""
-    segment = Segment.objects.select_for_update().filter(pk=instance.pk, tenant=tenant).first()
+    segment = locks.segment_for_delete().filter(pk=instance.pk, tenant=tenant).first()
     if segment is None:
         return
     before = snapshot(segment, exclude=_SEGMENT_AUDIT_EXCLUDE)

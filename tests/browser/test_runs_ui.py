@@ -29,7 +29,7 @@ CHUNK_SIZE = "50"
 @pytest.fixture
 def slow_worker(celery_worker_process: WorkerProcess) -> WorkerProcess:
     celery_worker_process.env["RUNS_CHUNK_SIZE"] = CHUNK_SIZE
-    celery_worker_process.env["RUNS_CHUNK_FAULT_DELAY"] = "0.1"  # a pause per chunk, so progress is visible
+    celery_worker_process.env["TEST_CHUNK_DELAY"] = "0.1"  # a pause per chunk, so progress is visible
     return celery_worker_process.restart()
 
 

@@ -271,3 +271,22 @@ def test_s3_failure_is_recorded_on_the_file(make_campaign, system_actor, s3_serv
     record = CampaignFile.objects.get(campaign_run=campaign_run)
     assert record.status == FileStatus.FAILED
     assert record.error
+
+
+def test_a_finished_campaign_run_writes_its_file_in_this_process_when_the_broker_is_down(
+    make_campaign: Any, system_actor: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kombu.exceptions import OperationalError
+
+    from campaigns import tasks
+
+    def down(*args: Any) -> None:
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6390. Connection refused.")
+
+    campaign_run = _executed_run(make_campaign, system_actor, file_config={"format": "csv", "destination": "download"})
+    monkeypatch.setattr(tasks.write_file, "delay", down)
+    monkeypatch.setattr(tasks.start_deliveries, "delay", down)
+    services.campaign_run_after_finish(campaign_run.run_id or "")
+    record = CampaignFile.objects.get(campaign_run=campaign_run)
+    assert record.status == FileStatus.READY
+    assert _read(record).count(b"\n") == len(_expected_rows(campaign_run)) + 1  # the header, then one row each

@@ -44,7 +44,7 @@ def test_worker_killed_mid_chunk_loses_nothing(celery_worker_process, tenant, se
     again, a new worker finishes it, and the run has exactly the right rows."""
     catalogue = build_catalogue(tenant)
     worker = celery_worker_process
-    worker.env.update(RUNS_CHUNK_FAULT_DELAY="30", RUNS_CHUNK_LEASE_SECONDS="2", RUNS_CHUNK_SIZE="1000")
+    worker.env.update(TEST_CHUNK_DELAY="30", RUNS_CHUNK_LEASE_SECONDS="2", RUNS_CHUNK_SIZE="1000")
     worker.restart()
     run = services.run_create(
         tenant=tenant, actor=None, decision_flow_id=catalogue.flow.pk, segment_id=catalogue.everyone.pk
@@ -55,7 +55,7 @@ def test_worker_killed_mid_chunk_loses_nothing(celery_worker_process, tenant, se
     worker.kill(signal.SIGKILL)
     assert not Recommendation.objects.filter(run=run).exists()
 
-    worker.env.update(RUNS_CHUNK_FAULT_DELAY="0")
+    worker.env.update(TEST_CHUNK_DELAY="0")
     worker.start()
     # the lease (2 s) runs out; the reaper (beat's job, called here) re-dispatches the chunk
     wait_for(lambda: services.runs_reap()["chunks"] >= 1, timeout=15, interval=0.5)
