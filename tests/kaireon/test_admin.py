@@ -19,6 +19,7 @@ from decisionflows.models import ContactHistory, ContactPolicy, DecisionFlowVers
 from kaireon.models import ApiKey, AuditLog, Membership, Role, Tenant
 from kaireon.principal import Principal
 from kaireon.services import api_key_create
+from segments.models import CustomerImport
 
 pytestmark = pytest.mark.django_db
 
@@ -206,6 +207,7 @@ READ_ONLY = [
     ApiKey,
     ContactHistory,
     DecisionFlowVersion,
+    CustomerImport,
 ]
 
 
