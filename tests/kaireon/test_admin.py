@@ -14,6 +14,7 @@ from django.db.models import Model
 from django.test import Client, RequestFactory
 from django.urls import reverse
 
+from campaigns.models import CampaignRun
 from decisionflows import services as df
 from decisionflows.models import ContactHistory, ContactPolicy, DecisionFlowVersion, Offer
 from kaireon.models import ApiKey, AuditLog, Membership, Role, Tenant
@@ -208,6 +209,7 @@ READ_ONLY = [
     ContactHistory,
     DecisionFlowVersion,
     CustomerImport,
+    CampaignRun,
 ]
 
 
