@@ -17,6 +17,7 @@ from django.urls import reverse
 from campaigns.models import CampaignRun
 from decisionflows import services as df
 from decisionflows.models import ContactHistory, ContactPolicy, DecisionFlowVersion, Offer
+from journeys.models import Delivery, ExecutionRun, IdempotencyKey, JourneyClock
 from kaireon.models import ApiKey, AuditLog, Membership, Role, Tenant
 from kaireon.principal import Principal
 from kaireon.services import api_key_create
@@ -210,6 +211,10 @@ READ_ONLY = [
     DecisionFlowVersion,
     CustomerImport,
     CampaignRun,
+    ExecutionRun,
+    Delivery,
+    IdempotencyKey,
+    JourneyClock,
 ]
 
 
