@@ -21,6 +21,7 @@ from journeys.models import Delivery, ExecutionRun, IdempotencyKey, JourneyClock
 from kaireon.models import ApiKey, AuditLog, Membership, Role, Tenant
 from kaireon.principal import Principal
 from kaireon.services import api_key_create
+from runs.models import RunChunk
 from segments.models import CustomerImport
 
 pytestmark = pytest.mark.django_db
@@ -211,6 +212,7 @@ READ_ONLY = [
     DecisionFlowVersion,
     CustomerImport,
     CampaignRun,
+    RunChunk,
     ExecutionRun,
     Delivery,
     IdempotencyKey,
