@@ -1,4 +1,4 @@
-"""Admin for tenancy and the audit log, and the two bases every app's admin builds on.
+"""Admin for tenancy and the audit log, and the bases every app's admin builds on.
 
 The admin is not a second write path: a ``ServiceAdmin`` saves and deletes through the services
 the API and the pages call (audited, checked once), with the admin user as the actor; what no
