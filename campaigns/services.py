@@ -162,25 +162,6 @@ def campaign_update(*, tenant: Tenant, actor: Actor, instance: Campaign, data: D
 
 
 @transaction.atomic
-def campaign_schedule_sync(*, tenant: Tenant, actor: Actor, campaign: Campaign) -> Campaign:
-    """Recompute ``next_run_at`` from now (after an edit outside the API, e.g. the admin)."""
-    locked = locks.campaign_for_update().get(pk=campaign.pk, tenant=tenant)
-    next_run_at = _next_run_at(locked, timezone.now())
-    if next_run_at != locked.next_run_at:
-        audit_record(
-            tenant=tenant,
-            actor=actor,
-            action="reschedule",
-            instance=locked,
-            before={"next_run_at": locked.next_run_at},
-            after={"next_run_at": next_run_at},
-        )
-        Campaign.objects.filter(pk=locked.pk).update(next_run_at=next_run_at, updated_at=timezone.now())
-    locked.next_run_at = next_run_at
-    return locked
-
-
-@transaction.atomic
 def campaign_delete(*, tenant: Tenant, actor: Actor, instance: Campaign) -> None:
     """Delete a campaign with its campaign runs and their runs (results included). A run still
     pending or running is a 409: cancel it first, as for DELETE /api/v1/runs/{id}."""

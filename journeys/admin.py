@@ -1,80 +1,62 @@
-"""Admin for journeys. Plans are edited here like in the API (a draft's steps may change,
-published versions never); runs, events, sends and idempotency keys are written by the
-services and shown read-only (an edited event would break its run's hash chain)."""
+"""Admin for journeys. Plans are saved and deleted through the services, a draft's steps too (the
+plan's service puts them in its draft; published versions never change); runs, events, sends,
+idempotency keys and the clock are written by the services and workers and shown read-only (an
+edited event would break its run's hash chain)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from django import forms
 from django.contrib import admin
-from django.db.models import Model
 from django.http import HttpRequest
 
+from journeys import services
 from journeys.models import ExecutionRun, IdempotencyKey, JourneyClock, Plan, PlanVersion, RunEvent, Send
-from journeys.plans import MAX_STEPS
+from kaireon.admin import ReadOnlyAdmin, ReadOnlyInline, ServiceAdmin
+from kaireon.models import Tenant
+from kaireon.services import Actor
 
 TIMESTAMPS = ["created_at", "updated_at"]
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-
-class PlanVersionInline(admin.TabularInline):
+class PlanVersionInline(ReadOnlyInline):
     model = PlanVersion
-    extra = 0
-    fields = ["number", "published_at", "published_by", "id"]
-    readonly_fields = ["number", "published_at", "published_by", "id"]
-    show_change_link = True
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    fields = readonly_fields = ("number", "published_at", "published_by", "id")
 
 
 @admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):
+class PlanAdmin(ServiceAdmin):
     list_display = ["name", "key", "tenant", "status", "latest_version", "published_version", "created_at"]
     list_filter = ["status", "tenant"]
     search_fields = ["name", "key", "id", "public_uuid", "description"]
     readonly_fields = ["id", "public_uuid", "latest_version", "published_version", *TIMESTAMPS]
     inlines = [PlanVersionInline]
+    create_service = staticmethod(services.plan_create)
+    update_service = staticmethod(services.plan_update)
+    delete_service = staticmethod(services.plan_delete)
 
 
-class PlanVersionForm(forms.ModelForm):
-    def clean_steps(self) -> Any:
-        steps = self.cleaned_data.get("steps")
-        if not isinstance(steps, list) or not all(isinstance(step, dict) for step in steps):
-            raise forms.ValidationError("A list of step objects.")
-        if len(steps) > MAX_STEPS:
-            raise forms.ValidationError(f"At most {MAX_STEPS} steps.")
-        return steps
+def _draft_steps_update(*, tenant: Tenant, actor: Actor, instance: PlanVersion, data: Mapping[str, Any]) -> PlanVersion:
+    """New steps for a plan's draft, through the plan's service (which checks their shape)."""
+    steps = {"steps": data["steps"]} if "steps" in data else {}
+    services.plan_update(tenant=tenant, actor=actor, instance=instance.plan, data=steps)
+    return PlanVersion.objects.get(pk=instance.pk)
 
 
 @admin.register(PlanVersion)
-class PlanVersionAdmin(admin.ModelAdmin):
+class PlanVersionAdmin(ServiceAdmin):
     """A draft's steps may be edited here; publish through the API (it checks the graph)."""
 
-    form = PlanVersionForm
     list_display = ["plan", "number", "tenant", "published_at", "published_by"]
     list_filter = ["tenant", ("published_at", admin.EmptyFieldListFilter)]
     search_fields = ["plan__name", "plan__key", "id"]
     list_select_related = ["plan"]
     readonly_fields = ["id", "tenant", "plan", "number", "remaining", "published_at", "published_by", *TIMESTAMPS]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
+    update_service = staticmethod(_draft_steps_update)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return obj is None or not obj.is_published
+        return (obj is None or not obj.is_published) and super().has_change_permission(request, obj)
 
 
 @admin.register(ExecutionRun)
@@ -94,9 +76,6 @@ class RunEventAdmin(ReadOnlyAdmin):
     list_filter = ["action"]
     search_fields = ["run__id", "step", "reason"]
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(Send)
 class SendAdmin(ReadOnlyAdmin):
@@ -114,11 +93,7 @@ class IdempotencyKeyAdmin(ReadOnlyAdmin):
 
 
 @admin.register(JourneyClock)
-class JourneyClockAdmin(admin.ModelAdmin):
-    """The global tick; changing it by hand moves every waiting run's wake-up closer or further."""
+class JourneyClockAdmin(ReadOnlyAdmin):
+    """The global tick, advanced by beat (journeys.services.journeys_tick)."""
 
     list_display = ["id", "tick", "ticked_at"]
-    readonly_fields = ["id", "ticked_at"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return not JourneyClock.objects.exists()

@@ -189,6 +189,23 @@ def tenant_create(*, slug: str, name: str, actor: Actor = None) -> Tenant:
 
 
 @transaction.atomic
+def tenant_update(*, tenant: Tenant, actor: Actor, instance: Tenant, data: Mapping[str, Any]) -> Tenant:
+    """Rename a tenant (name, slug). Only the given columns are written: a full save would put
+    back an ``audit_head`` read before another write appended to the chain."""
+    locked = Tenant.objects.select_for_update(no_key=True).get(pk=instance.pk)
+    fields = [name for name in ("name", "slug") if name in data and data[name] != getattr(locked, name)]
+    if not fields:
+        return locked
+    before = {name: getattr(locked, name) for name in fields}
+    for name in fields:
+        setattr(locked, name, data[name])
+    locked.save(update_fields=[*fields, "updated_at"])
+    after = {name: getattr(locked, name) for name in fields}
+    audit_record(tenant=locked, actor=actor, action="update", instance=locked, before=before, after=after)
+    return locked
+
+
+@transaction.atomic
 def membership_set(*, tenant: Tenant, actor: Actor, user: Any, role: str) -> Membership:
     membership, created = Membership.objects.get_or_create(user=user, tenant=tenant, defaults={"role": role})
     before = None if created else {"role": membership.role}

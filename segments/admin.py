@@ -1,24 +1,32 @@
+"""Admin for customers, their schema and segments: saved and deleted through the services (the
+schema's checks, the segment's view, the audit entry); import jobs are shown, not edited."""
+
 from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
-from django.http import HttpRequest
 
+from kaireon.admin import ReadOnlyAdmin, ServiceAdmin
+from segments import services
 from segments.models import Customer, CustomerAttribute, CustomerImport, Segment
 
 
 @admin.register(CustomerAttribute)
-class CustomerAttributeAdmin(admin.ModelAdmin):
+class CustomerAttributeAdmin(ServiceAdmin):
     list_display = ["name", "type", "required", "tenant", "label", "updated_at"]
     list_filter = ["type", "required", "tenant"]
     search_fields = ["name", "label", "id"]
     readonly_fields = ["id", "created_at", "updated_at"]
     list_select_related = ["tenant"]
+    create_service = staticmethod(services.customer_attribute_create)
+    update_service = staticmethod(services.customer_attribute_update)
+    delete_service = staticmethod(services.customer_attribute_delete)
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(ServiceAdmin):
     list_display = ["external_id", "tenant", "email", "first_name", "last_name", "suppressed", "unsubscribed", "id"]
     list_filter = ["suppressed", "unsubscribed", "tenant"]
     search_fields = ["=external_id", "email", "last_name"]
@@ -28,10 +36,21 @@ class CustomerAdmin(admin.ModelAdmin):
     show_full_result_count = False
     list_per_page = 100
     raw_id_fields = ["tenant"]
+    create_service = staticmethod(services.customer_create)
+    update_service = staticmethod(services.customer_update)
+    delete_service = staticmethod(services.customer_delete)
+    service_fields = {"externalId": "external_id"}
+
+    def service_data(self, form: forms.ModelForm, change: bool) -> dict[str, Any]:
+        # The attributes box holds them all: what it shows is what is stored (a PUT's attributes).
+        data = super().service_data(form, change)
+        if "attributes" in form.cleaned_data:
+            data["attributes"] = form.cleaned_data["attributes"]
+        return data
 
 
 @admin.register(Segment)
-class SegmentAdmin(admin.ModelAdmin):
+class SegmentAdmin(ServiceAdmin):
     """Filters are read-only here: change them through the API, which rebuilds the view."""
 
     list_display = ["name", "tenant", "customer_count", "view_name", "last_refreshed_at", "updated_at"]
@@ -39,11 +58,14 @@ class SegmentAdmin(admin.ModelAdmin):
     search_fields = ["name", "id", "description"]
     readonly_fields = ["id", "filters", "view_name", "customer_count", "last_refreshed_at", "created_at", "updated_at"]
     list_select_related = ["tenant"]
+    create_service = staticmethod(services.segment_create)
+    update_service = staticmethod(services.segment_update)
+    delete_service = staticmethod(services.segment_delete)
 
 
 @admin.register(CustomerImport)
-class CustomerImportAdmin(admin.ModelAdmin):
-    """Read-only: jobs are created by the API or ``manage.py import_customers``."""
+class CustomerImportAdmin(ReadOnlyAdmin):
+    """Jobs are created by the API or ``manage.py import_customers``."""
 
     list_display = [
         "id",
@@ -62,9 +84,3 @@ class CustomerImportAdmin(admin.ModelAdmin):
     search_fields = ["id", "file_name"]
     date_hierarchy = "created_at"
     list_select_related = ["tenant"]
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [field.name for field in CustomerImport._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
 from decisionflows.models import DecisionFlow
+from kaireon.models import Tenant
 from tests.decisionflows.factories import (
     ContactHistoryFactory,
     ContactPolicyFactory,
@@ -105,3 +108,17 @@ def test_admin_lists_every_contact_read_only_run_recommendations_included(staff,
     assert page.status_code == 200
     assert quote(run.pk) in page.content.decode()
     assert staff.get(reverse("admin:decisionflows_contact_add")).status_code == 403
+
+
+def test_a_flow_is_deleted_in_the_admin_with_its_versions_through_the_service(
+    staff: Client, objects: dict[str, Any], tenant: Tenant
+) -> None:
+    from kaireon.models import AuditLog
+
+    flow = objects["decisionflow"]
+    confirm = staff.get(reverse("admin:decisionflows_decisionflow_delete", args=[flow.pk]))
+    assert "Are you sure" in confirm.content.decode()
+    response = staff.post(reverse("admin:decisionflows_decisionflow_delete", args=[flow.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert not DecisionFlow.objects.filter(pk=flow.pk).exists()
+    assert AuditLog.objects.get(tenant=tenant, object_id=flow.pk).actor_label == "staff"

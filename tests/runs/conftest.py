@@ -17,6 +17,8 @@ from decisionflows import services as df
 from decisionflows.models import Channel, DecisionFlow, Offer
 from kaireon.models import Tenant
 from kaireon.principal import Principal
+from runs import services as runs
+from runs.models import Run
 from segments import services as seg
 from segments.models import Customer, Segment
 
@@ -138,3 +140,14 @@ def build_catalogue(tenant: Tenant, customers: int = 60) -> Catalogue:
 @pytest.fixture
 def catalogue(tenant: Tenant) -> Catalogue:
     return build_catalogue(tenant)
+
+
+def pending_run(catalogue: Catalogue) -> Run:
+    """A run of the catalogue's flow over everyone, created and not dispatched."""
+    return runs.run_create(
+        tenant=catalogue.tenant,
+        actor=Principal(tenant=catalogue.tenant, role="admin"),
+        decision_flow_id=catalogue.flow.pk,
+        segment_id=catalogue.everyone.pk,
+        dispatch=False,
+    )
