@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import requests
+from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, F
@@ -269,8 +270,6 @@ def deliveries_settle(*, campaign_run_id: str) -> bool:
 def deliveries_retry(*, tenant: Tenant, actor: Actor, campaign_run: CampaignRun) -> list[Batch]:
     """Failed → pending for the campaign run's failed deliveries, sent again after commit;
     returns their batches. Sent rows are never touched, so nothing goes twice."""
-    from campaigns import tasks  # the tasks import this module
-
     locked = locks.campaign_run_for_update().get(pk=campaign_run.pk, tenant=tenant)
     updated = Delivery.objects.filter(campaign_run=locked, status=DeliveryStatus.FAILED).update(
         status=DeliveryStatus.PENDING, attempts=0, updated_at=timezone.now()
@@ -284,8 +283,20 @@ def deliveries_retry(*, tenant: Tenant, actor: Actor, campaign_run: CampaignRun)
     CampaignRun.objects.filter(pk=locked.pk).update(deliveries_settled_at=None, updated_at=timezone.now())
     audit_record(tenant=tenant, actor=actor, action="retry_deliveries", instance=locked, after={"deliveries": updated})
     batches = delivery_batches(campaign_run_id=locked.pk)
-    tasks.deliveries_dispatch(batches)
+    deliveries_dispatch(batches)
     return batches
+
+
+def deliveries_dispatch(batches: list[Batch]) -> None:
+    """Enqueue one ``campaigns.deliver_batch`` per batch after the caller's transaction commits.
+    The task is looked up by its name: campaigns.tasks imports this module, not the reverse."""
+
+    def send() -> None:
+        deliver_batch = current_app.tasks["campaigns.deliver_batch"]
+        for batch in batches:
+            deliver_batch.delay(*batch)
+
+    transaction.on_commit(send)
 
 
 @transaction.atomic

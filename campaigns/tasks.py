@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from celery import Task, shared_task
 from django.conf import settings
-from django.db import transaction
 
 from campaigns import deliveries, files, services
 
@@ -27,7 +26,7 @@ def write_file(campaign_run_id: str) -> None:
 def start_deliveries(campaign_run_id: str) -> None:
     """Create the delivery rows and fan out one task per batch (idempotent: the recipient key
     inserts each row once; batches send only pending rows)."""
-    deliveries_dispatch(deliveries.deliveries_start(campaign_run_id=campaign_run_id))
+    deliveries.deliveries_dispatch(deliveries.deliveries_start(campaign_run_id=campaign_run_id))
 
 
 @shared_task(
@@ -50,13 +49,3 @@ def deliver_batch(self: Task, campaign_run_id: str, channel_id: str, first_id: i
         last_id=last_id,
         final=self.request.retries >= (self.max_retries or 0),
     )
-
-
-def deliveries_dispatch(batches: list[deliveries.Batch]) -> None:
-    """Enqueue one deliver_batch per batch, after the caller's transaction commits."""
-
-    def send() -> None:
-        for batch in batches:
-            deliver_batch.delay(*batch)
-
-    transaction.on_commit(send)

@@ -192,7 +192,7 @@ def tenant_create(*, slug: str, name: str, actor: Actor = None) -> Tenant:
 def tenant_update(*, tenant: Tenant, actor: Actor, instance: Tenant, data: Mapping[str, Any]) -> Tenant:
     """Rename a tenant (name, slug). Only the given columns are written: a full save would put
     back an ``audit_head`` read before another write appended to the chain."""
-    locked = Tenant.objects.select_for_update(no_key=True).get(pk=instance.pk)
+    locked = locks.tenant_for_update().get(pk=instance.pk)
     fields = [name for name in ("name", "slug") if name in data and data[name] != getattr(locked, name)]
     if not fields:
         return locked
