@@ -21,7 +21,7 @@ from decisionflows.models import Channel, DecisionFlow
 from decisionflows.selectors import batch_channels
 from kaireon.forms import ServiceErrorsMixin
 from kaireon.models import Tenant
-from kaireon.pagination import query_int
+from kaireon.paging import query_int
 from segments.models import Segment
 
 WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]  # 0 = Sunday (seed 001)

@@ -27,7 +27,7 @@ from decisionflows.recommend import recommend_for_customer
 from kaireon.errors import Conflict
 from kaireon.models import Tenant
 from kaireon.pages import STOP_POLLING, current_principal, tenant_page
-from kaireon.pagination import query_int
+from kaireon.paging import query_int
 from kaireon.principal import Principal
 from runs.models import ACTIVE_STATUSES, FINISHED_STATUSES, Recommendation, Run, RunStatus
 from runs.selectors import runs_for

@@ -48,8 +48,7 @@ from journeys.templatetags.journeys_ui import describe, referenced_ids, step_vie
 from kaireon.errors import Conflict, DomainError, FieldError, ValidationError
 from kaireon.models import Role, Tenant
 from kaireon.pages import STOP_POLLING, tenant_page
-from kaireon.pagination import query_int
-from kaireon.paging import page_context
+from kaireon.paging import page_context, query_int
 from kaireon.principal import Principal
 
 app_name = "journeys"

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 from typing import Any
 
@@ -10,13 +9,10 @@ from rest_framework.request import Request
 
 from kaireon.models import ApiKey
 from kaireon.principal import ApiKeyUser, Principal, principal_for_session
+from kaireon.services import hash_key
 
 # last_used_at is written at most this often per key, so a busy key costs no write per request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-
-
-def hash_key(raw_key: str) -> str:
-    return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
 def key_from_headers(request: Request) -> str | None:

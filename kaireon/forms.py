@@ -26,8 +26,8 @@ from django import forms
 from django.core.exceptions import ValidationError as DjangoValidationError
 
 from kaireon import errors
+from kaireon.jsonload import JSONInputError, loads
 from kaireon.naming import camel
-from kaireon.parsers import JSONInputError, loads
 from kaireon.validators import validate_name
 
 if TYPE_CHECKING:

@@ -9,20 +9,10 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from kaireon.paging import query_int
+
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
-
-
-# A query-string integer: ASCII digits only ("²".isdigit() is True, int("²") is not), and at most
-# 18 of them, so it fits a bigint on every database.
-MAX_DIGITS = 18
-
-
-def query_int(raw: str) -> int | None:
-    """``raw`` as a non-negative integer, or None when it is not one."""
-    if raw.isascii() and raw.isdigit() and len(raw) <= MAX_DIGITS:
-        return int(raw)
-    return None
 
 
 class ListPagination(LimitOffsetPagination):

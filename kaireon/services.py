@@ -17,11 +17,15 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from kaireon import locks
-from kaireon.authentication import hash_key
 from kaireon.models import ApiKey, AuditLog, Membership, Role, Tenant
 from kaireon.principal import Principal
 
 Actor = Principal | None  # None: the system itself (scheduler, worker)
+
+
+def hash_key(raw_key: str) -> str:
+    """What an API key is stored as: its SHA-256 (the key itself is shown once, at creation)."""
+    return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
 def jsonable(value: Any) -> Any:

@@ -20,8 +20,7 @@ from decisionflows.models import Channel, DecisionFlow
 from kaireon.errors import Conflict, DomainError
 from kaireon.models import Role
 from kaireon.pages import STOP_POLLING, tenant_page
-from kaireon.pagination import query_int
-from kaireon.paging import page_context
+from kaireon.paging import page_context, query_int
 from kaireon.principal import Principal
 from kaireon.rules import parse_filter
 from runs import selectors, services

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from kaireon.exceptions import Conflict
 from kaireon.models import Role
 from kaireon.negotiation import EndpointFormatNegotiation
-from kaireon.pagination import query_int
+from kaireon.paging import query_int
 from kaireon.viewsets import TenantViewSet
 from runs import selectors, services
 from runs.filters import RunFilter

@@ -13,7 +13,7 @@ from typing import Any
 from django import forms
 
 from kaireon.forms import ServiceErrorsMixin
-from kaireon.pagination import query_int
+from kaireon.paging import query_int
 from kaireon.rules import parse_filter
 from segments.models import Segment
 

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from kaireon.pagination import query_int
+from kaireon.paging import query_int
 
 
 @pytest.mark.parametrize(("raw", "value"), [("0", 0), ("42", 42), ("9" * 18, int("9" * 18))])
