@@ -15,7 +15,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Count, ProtectedError, Q
 from django.http import Http404, HttpRequest, HttpResponse
@@ -291,7 +290,7 @@ def _save_plan(request: HttpRequest, principal: Principal, form: PlanForm, plan:
             else:
                 saved = services.plan_update(tenant=tenant, actor=principal, instance=plan, data=form.service_data())
             version = services.plan_publish(tenant=tenant, actor=principal, plan=saved) if publish else None
-    except (DomainError, DjangoValidationError) as exc:
+    except DomainError as exc:
         form.add_service_error(exc)
         return None
     if version is not None:
@@ -438,7 +437,7 @@ def plan_enrol(request: HttpRequest, principal: Principal, plan_id: str) -> Http
             )
         except Conflict as exc:
             form.add_error(None, exc.message)
-        except (DomainError, DjangoValidationError) as exc:
+        except DomainError as exc:
             form.add_service_error(exc)
         else:
             preview = _preview(result)

@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from decisionflows.models import Channel, Creative, DecisionFlow, Offer
@@ -22,6 +21,7 @@ from journeys.models import (
 )
 from journeys.plans import Catalogue
 from journeys.uuids import name_uuid
+from kaireon.errors import ValidationError
 from kaireon.models import Tenant
 from segments.selectors import customer_field_specs
 
