@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -32,7 +31,7 @@ from journeys.models import (
     RunEvent,
 )
 from journeys.uuids import time_ordered_uuids, uuid7
-from kaireon.errors import Conflict, NotFound
+from kaireon.errors import Conflict, NotFound, ValidationError
 from kaireon.models import Tenant
 from kaireon.services import Actor, audit_record
 from segments import sql as segment_sql

@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -16,7 +15,7 @@ from journeys import locks, plans, selectors
 from journeys.error_codes import JourneyErrorCode
 from journeys.models import Plan, PlanStatus, PlanVersion
 from kaireon import errors
-from kaireon.errors import Conflict
+from kaireon.errors import Conflict, ValidationError
 from kaireon.models import Tenant
 from kaireon.services import Actor, audit_record, instance_delete, snapshot
 
@@ -104,10 +103,10 @@ def plan_delete(*, tenant: Tenant, actor: Actor, instance: Plan) -> None:
     instance_delete(tenant=tenant, actor=actor, instance=instance)
 
 
-def _steps_invalid(exc: plans.PlanError) -> errors.ValidationError:
+def _steps_invalid(exc: plans.PlanError) -> ValidationError:
     """Each problem reported under "steps" as its text (as the API always has), with the path of
     its step ("steps[3]") and the message without its place, for pages that show it by the step."""
-    return errors.ValidationError(
+    return ValidationError(
         [
             errors.FieldError(
                 "steps",

@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -24,7 +23,7 @@ from journeys.models import (
     ExecutionRunStatus,
     RunEvent,
 )
-from kaireon.errors import Conflict, NotFound
+from kaireon.errors import Conflict, NotFound, ValidationError
 from kaireon.models import Tenant
 from kaireon.services import Actor, audit_record
 

@@ -8,14 +8,13 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from journeys import locks, selectors
 from journeys.error_codes import JourneyErrorCode
 from journeys.models import ExecutionRun, IdempotencyKey, Plan
 from journeys.services.enrolment import customer_for, execution_run_execute
-from kaireon.errors import Conflict, NotFound
+from kaireon.errors import Conflict, NotFound, ValidationError
 from kaireon.models import Tenant
 from kaireon.services import Actor
 from segments.models import Customer

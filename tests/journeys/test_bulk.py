@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -13,6 +12,7 @@ from django.utils import timezone
 from decisionflows import services as df
 from journeys import bulk, operations, services
 from journeys.models import ExecutionRun, RunEvent
+from kaireon.errors import ValidationError
 from kaireon.models import AuditLog
 from segments.models import Customer
 from tests.journeys.conftest import make_plan, reachable_customers

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.core.exceptions import ValidationError
 
 from journeys import operations, plans, services
 from journeys.models import PlanStatus, PlanVersion
@@ -249,10 +248,10 @@ def test_published_versions_are_immutable(tenant, welcome):
 
 
 def test_plan_status_rules(tenant, system_actor, welcome_steps):
-    with pytest.raises(ValidationError, match="publish it first"):
+    with pytest.raises(errors.ValidationError, match="publish it first"):
         make_plan(tenant, welcome_steps, key="early", publish=False, status="active")
     plan = make_plan(tenant, welcome_steps)
-    with pytest.raises(ValidationError, match="cannot go back to draft"):
+    with pytest.raises(errors.ValidationError, match="cannot go back to draft"):
         services.plan_update(tenant=tenant, actor=system_actor, instance=plan, data={"status": "draft"})
     services.plan_update(tenant=tenant, actor=system_actor, instance=plan, data={"status": "paused"})
     with pytest.raises(Conflict) as paused:

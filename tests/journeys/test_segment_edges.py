@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from django.core.exceptions import ValidationError
 
 from journeys import services
 from journeys.models import ExecutionRun
+from kaireon.errors import ValidationError
 from segments import services as seg
 
 
@@ -15,5 +15,5 @@ def test_bulk_enrol_of_a_segment_deleted_meanwhile_is_refused(tenant, welcome, c
     seg.segment_delete(tenant=tenant, actor=system_actor, instance=catalogue.gold)
     with pytest.raises(ValidationError) as refused:
         services.execution_run_bulk_execute(tenant=tenant, actor=system_actor, plan=welcome, segment=stale)
-    assert refused.value.message_dict == {"segment_id": ["No such segment in this tenant."]}
+    assert refused.value.by_field() == {"segment_id": ["No such segment in this tenant."]}
     assert not ExecutionRun.objects.exists()
