@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -57,6 +56,6 @@ def save(form: ServiceForm, write: Callable[[dict[str, Any]], Any]) -> Any | Non
         return None
     try:
         return write(form.service_data())
-    except (DomainError, DjangoValidationError) as exc:
+    except DomainError as exc:
         form.add_service_error(exc)
     return None

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -167,7 +166,7 @@ def flow_publish(request: HttpRequest, principal: Principal, flow_id: str) -> Ht
     flow = _flow_or_404(principal, flow_id)
     try:
         version = services.decision_flow_publish(tenant=principal.tenant, actor=principal, flow=flow)
-    except (DomainError, DjangoValidationError) as exc:
+    except DomainError as exc:
         form = DecisionFlowForm()
         problems = [message for messages_ in form.service_errors(exc).values() for message in messages_]
         messages.error(request, f"Version not published: {' '.join(problems)}")
