@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from decisionflows.engine import DecisionContext, Decisions, Reason, decide, offer_fields
@@ -18,7 +17,7 @@ from decisionflows.loading import attribute_types, build_context, customer_frame
 from decisionflows.models import Channel, ChannelType, DecisionFlow
 from decisionflows.personalization import render
 from decisionflows.selectors import flow_runnable_version
-from kaireon.errors import Conflict
+from kaireon.errors import Conflict, ValidationError
 from kaireon.models import Tenant
 from segments.models import Customer
 

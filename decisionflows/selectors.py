@@ -1,22 +1,32 @@
+"""Reads of the catalogue and decision flows, for the engine, the API and the pages; each takes
+its tenant."""
+
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from django.db import connections
-from django.db.models import BooleanField, QuerySet
+from django.db.models import BooleanField, Count, Max, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from decisionflows.models import (
+    BATCH_DELIVERY_MODES,
     ActiveStatus,
     Channel,
     ContactPolicy,
+    Creative,
     DecisionFlow,
     DecisionFlowVersion,
+    FlowStatus,
     Offer,
+    OfferStatus,
 )
 from decisionflows.pipeline import Catalogue, referenced_ids
 from kaireon.models import Tenant
 from kaireon.rules import FieldSpec
+from segments.models import Customer
 from segments.selectors import customer_field_specs
 
 # What rules and personalization tokens may say about the offer being decided.
@@ -114,3 +124,140 @@ def flow_runnable_version(flow: DecisionFlow) -> DecisionFlowVersion | None:
 
 def active_contact_policies(*, tenant: Tenant) -> QuerySet[ContactPolicy]:
     return ContactPolicy.objects.filter(tenant=tenant, status=ActiveStatus.ACTIVE)
+
+
+# --- the catalogue's pages -----------------------------------------------------------------
+
+
+def catalogue_counts(*, tenant: Tenant) -> dict[str, dict[str, int]]:
+    """How many of each kind of catalogue object the tenant has, and how many of them are in use
+    (active offers and policies, batch channels, runnable flows): one aggregate per kind."""
+    total = Count("id")
+    return {
+        "offers": Offer.objects.filter(tenant=tenant).aggregate(
+            total=total, active=Count("id", filter=Q(status=OfferStatus.ACTIVE))
+        ),
+        "creatives": Creative.objects.filter(tenant=tenant).aggregate(total=total),
+        "channels": Channel.objects.filter(tenant=tenant).aggregate(
+            total=total, batch=Count("id", filter=Q(delivery_mode__in=BATCH_DELIVERY_MODES))
+        ),
+        "policies": ContactPolicy.objects.filter(tenant=tenant).aggregate(
+            total=total, active=Count("id", filter=Q(status=ActiveStatus.ACTIVE))
+        ),
+        "flows": DecisionFlow.objects.filter(tenant=tenant).aggregate(
+            total=total, runnable=Count("id", filter=Q(status=FlowStatus.ACTIVE, latest_version__isnull=False))
+        ),
+    }
+
+
+def offers_for(*, tenant: Tenant) -> QuerySet[Offer]:
+    return Offer.objects.filter(tenant=tenant)
+
+
+def offers_recent(*, tenant: Tenant, limit: int) -> list[Offer]:
+    """The tenant's last ``limit`` offers changed."""
+    return list(offers_for(tenant=tenant).order_by("-updated_at", "-id")[:limit])
+
+
+def offer_list(*, tenant: Tenant, q: str = "", category: str = "", status: str = "") -> QuerySet[Offer]:
+    """The offer list, newest first, with each offer's number of creatives; ``q`` is part of the
+    name or key."""
+    offers = offers_for(tenant=tenant)
+    if q:
+        offers = offers.filter(Q(name__icontains=q) | Q(key__icontains=q))
+    if category:
+        offers = offers.filter(category=category)
+    if status:
+        offers = offers.filter(status=status)
+    return offers.annotate(creative_count=Count("creatives")).order_by("-created_at", "-id")
+
+
+def offer_categories(*, tenant: Tenant) -> list[str]:
+    """The categories the tenant's offers use, in order, each once."""
+    categories = offers_for(tenant=tenant).exclude(category="").order_by("category")
+    return list(categories.values_list("category", flat=True).distinct())
+
+
+def offer_creatives(*, offer: Offer) -> list[Creative]:
+    """The offer's creatives with their channels, by channel name, then name."""
+    return list(offer.creatives.select_related("channel").order_by("channel__name", "name"))
+
+
+def creatives_for(*, tenant: Tenant, offer: Offer) -> QuerySet[Creative]:
+    return Creative.objects.filter(tenant=tenant, offer=offer)
+
+
+def sample_customer(*, tenant: Tenant, external_id: str = "") -> Customer | None:
+    """The customer creatives are previewed for: the one with ``external_id``, else the tenant's
+    first."""
+    customers = Customer.objects.filter(tenant=tenant)
+    if external_id:
+        return customers.filter(external_id=external_id).first()
+    return customers.order_by("id").first()
+
+
+def channels_for(*, tenant: Tenant) -> QuerySet[Channel]:
+    return Channel.objects.filter(tenant=tenant)
+
+
+def channel_list(*, tenant: Tenant) -> QuerySet[Channel]:
+    """The channel list by name, with each channel's number of creatives."""
+    return channels_for(tenant=tenant).annotate(creative_count=Count("creatives")).order_by("name", "id")
+
+
+def contact_policies_for(*, tenant: Tenant) -> QuerySet[ContactPolicy]:
+    return ContactPolicy.objects.filter(tenant=tenant)
+
+
+def contact_policy_list(*, tenant: Tenant) -> QuerySet[ContactPolicy]:
+    """The policy list by name, with the channel and offer a cap is scoped to."""
+    return contact_policies_for(tenant=tenant).select_related("channel", "offer").order_by("name", "id")
+
+
+def offer_contact_policies(*, tenant: Tenant, offer: Offer) -> list[ContactPolicy]:
+    """The policies scoped to ``offer``, by name."""
+    return list(contact_policies_for(tenant=tenant).filter(offer=offer).order_by("name"))
+
+
+def flows_for(*, tenant: Tenant) -> QuerySet[DecisionFlow]:
+    return DecisionFlow.objects.filter(tenant=tenant)
+
+
+def flows_recent(*, tenant: Tenant, limit: int) -> list[DecisionFlow]:
+    """The tenant's last ``limit`` flows changed."""
+    return list(flows_for(tenant=tenant).order_by("-updated_at", "-id")[:limit])
+
+
+def flow_list(*, tenant: Tenant, q: str = "", status: str = "") -> QuerySet[DecisionFlow]:
+    """The flow list, newest first, with when each was last published; ``q`` is part of the name
+    or key."""
+    flows = flows_for(tenant=tenant)
+    if q:
+        flows = flows.filter(Q(name__icontains=q) | Q(key__icontains=q))
+    if status:
+        flows = flows.filter(status=status)
+    return flows.annotate(last_published_at=Max("versions__published_at")).order_by("-created_at", "-id")
+
+
+@dataclass(frozen=True)
+class PipelineObjects:
+    """What a pipeline's nodes name: its inventory's offers by id, and (when it has a
+    contact_policy node) every policy of the tenant, oldest first."""
+
+    offers: dict[str, Offer]
+    policies: list[ContactPolicy]
+
+
+def pipeline_objects(*, tenant: Tenant, pipeline: Sequence[Mapping[str, Any]]) -> PipelineObjects:
+    """The offers and contact policies ``pipeline`` names, in two queries at most, whatever its size."""
+    offer_ids: set[str] = set()
+    wants_policies = False
+    for node in pipeline:
+        if node.get("type") == "inventory":
+            offer_ids.update(node.get("offer_ids") or [])
+        wants_policies = wants_policies or node.get("type") == "contact_policy"
+    offers = {o.pk: o for o in offers_for(tenant=tenant).filter(pk__in=offer_ids)} if offer_ids else {}
+    policies: list[ContactPolicy] = []
+    if wants_policies:
+        policies = list(contact_policy_list(tenant=tenant).order_by("created_at", "id"))
+    return PipelineObjects(offers=offers, policies=policies)

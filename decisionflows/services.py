@@ -1,6 +1,7 @@
 """Every change to the catalogue and to decision flows. Each service is its own transaction and
 writes an audit entry; validation runs on the row as it will be after the change, so PUT and
-PATCH are checked alike, and errors are ``ValidationError``s keyed by the field's path."""
+PATCH are checked alike, and errors are ``kaireon.errors``: ``ValidationError``s keyed by the
+field's path, ``Conflict`` for a delete of what is still used."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from django.db import models, transaction
 from django.utils import timezone
@@ -30,7 +31,7 @@ from decisionflows.models import (
 from decisionflows.personalization import TokenError, validate_tokens
 from decisionflows.pipeline import PipelineError, validate_pipeline
 from kaireon import rules
-from kaireon.errors import Conflict
+from kaireon.errors import Conflict, ValidationError
 from kaireon.models import Tenant
 from kaireon.services import Actor, audit_record, instance_create, instance_delete, instance_update
 from kaireon.validators import INT32_MAX, in_range, range_message
@@ -72,6 +73,14 @@ def _ensure_tenant(related: models.Model | None, *, tenant: Tenant, field: str) 
 _webhook_url = URLValidator(schemes=["http", "https"])
 
 
+def _is_http_url(url: Any) -> bool:
+    try:
+        _webhook_url(url if isinstance(url, str) else "")
+    except DjangoValidationError:  # a Django validator's way of saying no
+        return False
+    return True
+
+
 def provider_config_clean(*, delivery_mode: str, config: Any) -> dict[str, Any]:
     """The provider config of a channel with ``delivery_mode``, checked (also used by the admin)."""
     config = config if config is not None else {}
@@ -83,12 +92,8 @@ def provider_config_clean(*, delivery_mode: str, config: Any) -> dict[str, Any]:
             raise ValidationError(
                 {"provider_config.webhookUrl": "required for integration delivery: the http(s) URL deliveries go to"}
             )
-        try:
-            if not isinstance(url, str):
-                raise ValidationError("not a string")
-            _webhook_url(url)
-        except ValidationError:
-            raise ValidationError({"provider_config.webhookUrl": f"must be an http(s) URL (got {url!r})"}) from None
+        if not _is_http_url(url):
+            raise ValidationError({"provider_config.webhookUrl": f"must be an http(s) URL (got {url!r})"})
         # Workers post to it from inside the network: no loopback, private or metadata hosts
         # (checked again after DNS at send time, campaigns.deliveries).
         refusal = webhook_url_refusal(url)

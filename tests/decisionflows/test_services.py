@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from django.core.exceptions import ValidationError
 
 from decisionflows import services
 from decisionflows.models import DecisionFlow
+from kaireon.errors import ValidationError
 from tests.decisionflows.factories import ChannelFactory, CreativeFactory, DecisionFlowFactory, OfferFactory
 
 
@@ -21,7 +21,7 @@ def test_creative_create_refuses_another_tenants_offer(tenant, other_tenant, sys
                 "name": "x",
             },
         )
-    assert list(info.value.message_dict) == ["offer_id"]
+    assert list(info.value.by_field()) == ["offer_id"]
 
 
 def test_contact_policy_create_refuses_another_tenants_channel(tenant, other_tenant, system_actor):
@@ -35,7 +35,7 @@ def test_contact_policy_create_refuses_another_tenants_channel(tenant, other_ten
     }
     with pytest.raises(ValidationError) as info:
         services.contact_policy_create(tenant=tenant, actor=system_actor, data=data)
-    assert list(info.value.message_dict) == ["channel_id"]
+    assert list(info.value.by_field()) == ["channel_id"]
 
 
 def test_creative_update_checks_the_merged_creative(tenant, system_actor):
@@ -44,7 +44,7 @@ def test_creative_update_checks_the_merged_creative(tenant, system_actor):
         services.creative_update(
             tenant=tenant, actor=system_actor, instance=creative, data={"content": "{{offer.nope}}"}
         )
-    assert info.value.message_dict == {"content": ["unknown personalization token {{offer.nope}}: no field offer.nope"]}
+    assert info.value.by_field() == {"content": ["unknown personalization token {{offer.nope}}: no field offer.nope"]}
     creative.refresh_from_db()
     assert creative.content == "Discover {{offer.name}}."
 
