@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import path
@@ -24,7 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 from console.forms import RecommendForm
 from decisionflows.models import Contact, DecisionFlow, Offer
 from decisionflows.recommend import recommend_for_customer
-from kaireon.errors import Conflict
+from kaireon.errors import Conflict, DomainError
 from kaireon.models import Tenant
 from kaireon.pages import STOP_POLLING, current_principal, tenant_page
 from kaireon.paging import query_int
@@ -215,7 +214,7 @@ def customer_recommend(request: HttpRequest, principal: Principal, customer_id: 
             )
         except Conflict as exc:
             form.add_error("decision_flow", exc.message)
-        except DjangoValidationError as exc:
+        except DomainError as exc:
             form.add_service_error(exc)
         else:
             context["result"] = _recommend_result(tenant, result)

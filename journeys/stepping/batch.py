@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -132,7 +131,7 @@ class Batch:
             # a savepoint: an error inside the engine must not abort the batch's transaction
             with transaction.atomic():
                 result = recommend_for_customer(tenant=self.lookups.tenant(run.tenant_id), flow=flow, customer=customer)
-        except (DomainError, ValidationError) as exc:
+        except DomainError as exc:
             self.finish(work, ExecutionRunStatus.FAILED, error=f"step {step['id']}: {exc}")
             return
         best = result["recommendations"][0] if result["recommendations"] else None
