@@ -23,8 +23,9 @@ from kaireon import errors
 from kaireon.naming import camel
 
 
-class Conflict(exceptions.APIException):
-    """A 409; the API's form of ``kaireon.errors.Conflict`` and of Django's ``ProtectedError``."""
+class ApiConflict(exceptions.APIException):
+    """A 409: the API's form of ``kaireon.errors.Conflict`` (what code raises) and of Django's
+    ``ProtectedError``."""
 
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The request conflicts with the current state of the resource."
@@ -99,7 +100,7 @@ def _as_drf(exc: Exception) -> Exception:
     if isinstance(exc, errors.NotFound):
         return exceptions.NotFound(exc.message)
     if isinstance(exc, errors.Conflict):
-        return Conflict(exc.message, **exc.extra)
+        return ApiConflict(exc.message, **exc.extra)
     if isinstance(exc, errors.PermissionDenied):
         return exceptions.PermissionDenied(exc.message)
     if isinstance(exc, errors.TooLarge):
@@ -113,7 +114,7 @@ def _as_drf(exc: Exception) -> Exception:
             )
         return exceptions.ValidationError(exc.messages)
     if isinstance(exc, ProtectedError):
-        return Conflict("This object is still in use and cannot be deleted.")
+        return ApiConflict("This object is still in use and cannot be deleted.")
     if isinstance(exc, Http404):
         return exceptions.NotFound()
     if isinstance(exc, DjangoPermissionDenied):
@@ -140,7 +141,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         body["error"] = str(detail if not isinstance(detail, (list, dict)) else _flatten(detail))
         codes = exc.get_codes()
         body["code"] = codes if isinstance(codes, str) else exc.default_code
-        if isinstance(exc, Conflict):
+        if isinstance(exc, ApiConflict):
             body.update(exc.extra)
     response.data = body
     return response

@@ -12,7 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from kaireon.exceptions import Conflict
+from kaireon.errors import Conflict
 from kaireon.models import Role
 from kaireon.negotiation import EndpointFormatNegotiation
 from kaireon.paging import query_int

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from kaireon.exceptions import Conflict
+from kaireon.errors import Conflict
 from kaireon.models import Role
 from kaireon.parsers import CamelCaseJSONParser
 from kaireon.viewsets import TenantModelViewSet, TenantViewSet

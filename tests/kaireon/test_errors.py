@@ -12,8 +12,7 @@ import pytest
 from rest_framework import exceptions as drf_exceptions
 
 from kaireon import errors
-from kaireon.exceptions import Conflict as ApiConflict
-from kaireon.exceptions import api_exception_handler
+from kaireon.exceptions import ApiConflict, api_exception_handler
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ("kaireon", "campaigns", "decisionflows", "journeys", "runs", "segments", "console")
