@@ -3,10 +3,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import connection
 
 from kaireon import rules
+from kaireon.errors import ValidationError
 from kaireon.models import Tenant
 from kaireon.rules import FieldSpec
 from segments import sql
