@@ -1,8 +1,10 @@
 """The rules of a campaign's configuration, shared by the services, the serializers' help text
 and the admin: schedule fields per schedule type, volume constraints, file config.
 
-Errors are Django ``ValidationError``s keyed by the field (dotted into JSON columns), which
-the API shows under the request's camelCase names (``fileConfig.s3Path``).
+The rules raise ``kaireon.errors.ValidationError`` keyed by the field (dotted into JSON
+columns), which the API shows under the request's camelCase names (``fileConfig.s3Path``). The
+two field validators (time zone, cron) raise Django's ``ValidationError``, as Django's model
+fields and DRF's serializer fields expect of the validators they run.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from functools import cache
 from typing import Any
 
 from croniter import croniter
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ValidationError as DjangoValidationError
 
+from kaireon.errors import ValidationError
 from kaireon.validators import INT32_MAX, in_range, range_message
 
 # --- schedule ------------------------------------------------------------------------------
@@ -42,7 +45,7 @@ def _zones() -> frozenset[str]:
 
 def validate_timezone(value: str) -> None:
     if value not in _zones():
-        raise ValidationError(f"{value!r} is not an IANA time zone (e.g. Europe/Berlin, America/New_York, UTC).")
+        raise DjangoValidationError(f"{value!r} is not an IANA time zone (e.g. Europe/Berlin, America/New_York, UTC).")
 
 
 def validate_cron(value: str | None) -> None:
@@ -50,7 +53,7 @@ def validate_cron(value: str | None) -> None:
         return
     fields = value.split()
     if len(fields) != 5 or not croniter.is_valid(value):
-        raise ValidationError(
+        raise DjangoValidationError(
             f"{value!r} is not a five-field cron expression (minute hour day-of-month month day-of-week, "
             "e.g. '0 9 * * 1')."
         )

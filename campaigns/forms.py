@@ -19,6 +19,7 @@ from campaigns import config
 from campaigns.models import DAY_OF_MONTH_CHOICES, Campaign, CampaignStatus, DeliveryStatus, ScheduleType
 from decisionflows.models import Channel, DecisionFlow
 from decisionflows.selectors import batch_channels
+from kaireon import errors as domain_errors
 from kaireon.forms import ServiceErrorsMixin
 from kaireon.models import Tenant
 from kaireon.paging import query_int
@@ -318,9 +319,9 @@ def schedule_from(params: Mapping[str, Any]) -> tuple[SimpleNamespace | None, di
     if not errors:
         try:
             config.schedule_clean(values, given=values)
-        except DjangoValidationError as exc:
-            for key, messages in exc.message_dict.items():
-                errors.setdefault(key, []).extend(_plain(m) for m in messages)
+        except domain_errors.ValidationError as exc:
+            for error in exc.errors:
+                errors.setdefault(error.field or "", []).append(_plain(error.message))
     if errors:
         return None, errors
     return SimpleNamespace(**values), {}

@@ -1,5 +1,6 @@
 """Reads of campaigns: the list with its run figures (no N+1), campaign runs with the status of
-their Run, and the detail page's recent runs and latest results."""
+their Run, the detail page's recent runs, channels and latest results, and the agents' work
+queue."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.db.models import Case, Count, F, Max, Prefetch, QuerySet, When
 from django.db.models.functions import Coalesce
 
 from campaigns.models import Campaign, CampaignFile, CampaignRun, CampaignRunStatus, Delivery, FileStatus
-from decisionflows.models import DeliveryMode
+from decisionflows.models import Channel, DeliveryMode
 from kaireon.models import Tenant
 from runs.models import RunStatus
 from runs.selectors import run_customers_page
@@ -43,6 +44,11 @@ def campaign_runs(*, with_summaries: bool = False) -> QuerySet[CampaignRun]:
     return queryset
 
 
+def campaign_runs_of(*, campaign: Campaign) -> QuerySet[CampaignRun]:
+    """The campaign's runs (``campaign_runs``), where a page looks one up by its id."""
+    return campaign_runs().filter(campaign=campaign)
+
+
 def with_run_figures(queryset: QuerySet[Campaign]) -> QuerySet[Campaign]:
     """Campaigns with what the list shows: flow and segment names, run count, last run time and
     the latest campaign run (one prefetch query for the page, whatever its size)."""
@@ -62,6 +68,11 @@ def campaign_recent_runs(campaign: Campaign) -> list[CampaignRun]:
     """The last ``RECENT_RUNS`` campaign runs with their runs (the serializer adds each run's
     summary, names resolved, as GET /runs/{id}/results shows it)."""
     return list(campaign_runs(with_summaries=True).filter(campaign=campaign)[:RECENT_RUNS])
+
+
+def campaign_channels(*, tenant: Tenant, campaign: Campaign) -> list[Channel]:
+    """The channels the campaign's runs are limited to, by name (none: every channel)."""
+    return list(Channel.objects.filter(tenant=tenant, pk__in=campaign.channel_ids or []).order_by("name"))
 
 
 def campaign_latest_results(campaign: Campaign) -> dict[str, Any] | None:
@@ -84,14 +95,27 @@ def campaign_latest_results(campaign: Campaign) -> dict[str, Any] | None:
     }
 
 
-def work_queue(*, tenant: Tenant, status: str | None = None, channel_id: str | None = None) -> QuerySet[Delivery]:
+def work_queue(
+    *, tenant: Tenant, status: str | None = None, channel_id: str | None = None, with_campaign: bool = False
+) -> QuerySet[Delivery]:
     """Manual-channel deliveries of the tenant (agents' work items), oldest first; the
-    (tenant, mode, status, channel, id) index serves it."""
+    (tenant, mode, status, channel, id) index serves it. ``with_campaign`` joins each item's
+    campaign too (the pages name it)."""
     queryset = Delivery.objects.filter(tenant=tenant, mode=DeliveryMode.MANUAL).select_related(
-        "customer", "offer", "channel", "campaign_run"
+        "customer", "offer", "channel", "campaign_run__campaign" if with_campaign else "campaign_run"
     )
     if status:
         queryset = queryset.filter(status=status)
     if channel_id:
         queryset = queryset.filter(channel_id=channel_id)
     return queryset.order_by("id")
+
+
+def work_item(*, tenant: Tenant, item_id: int) -> Delivery:
+    """One work item of the tenant with its campaign, as the work queue's row shows it."""
+    return work_queue(tenant=tenant, with_campaign=True).get(pk=item_id)
+
+
+def manual_channels(*, tenant: Tenant) -> QuerySet[Channel]:
+    """The tenant's manual channels by name: what the work queue may be filtered by."""
+    return Channel.objects.filter(tenant=tenant, delivery_mode=DeliveryMode.MANUAL).order_by("name").only("id", "name")

@@ -20,7 +20,7 @@ from typing import Any
 
 from celery import Task
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -29,8 +29,8 @@ from campaigns import config, locks, schedules
 from campaigns.error_codes import CampaignErrorCode
 from campaigns.models import Campaign, CampaignRun, CampaignRunStatus, CampaignStatus, ScheduleType, TriggeredBy
 from decisionflows.models import Channel, DecisionFlow
-from kaireon import broker, errors
-from kaireon.errors import Conflict, DomainError, not_found
+from kaireon import broker
+from kaireon.errors import Conflict, DomainError, ValidationError, not_found
 from kaireon.models import Tenant
 from kaireon.naming import camel
 from kaireon.services import Actor, audit_record, snapshot
@@ -98,7 +98,10 @@ def _apply(campaign: Campaign, *, tenant: Tenant, data: Data) -> None:
 
 def _check(campaign: Campaign, *, tenant: Tenant, given: Data) -> None:
     """Validate the row as it will be stored, normalising what the rules say (cleared fields)."""
-    campaign.clean_fields(exclude=["tenant", "decision_flow", "segment", "next_run_at"])
+    try:
+        campaign.clean_fields(exclude=["tenant", "decision_flow", "segment", "next_run_at"])
+    except DjangoValidationError as exc:
+        raise ValidationError.from_django(exc) from None
     values = {name: getattr(campaign, name) for name in SCHEDULE_FIELDS}
     for name, value in config.schedule_clean(values, given=given).items():
         setattr(campaign, name, value)
@@ -244,22 +247,14 @@ def campaign_trigger(
     return campaign_run
 
 
-def _error_text(exc: Exception) -> str:
-    detail: Any
-    if isinstance(exc, errors.ValidationError):
-        detail = {key if key is not None else "non_field_errors": value for key, value in exc.by_field().items()}
-    elif isinstance(exc, DomainError):
-        detail = exc.message
-    else:
-        detail = getattr(exc, "message_dict", None)
-    if isinstance(detail, Mapping):
+def _error_text(exc: DomainError) -> str:
+    """The error in one line, each field's messages after its API name ("segmentId: ...")."""
+    if isinstance(exc, ValidationError):
         return "; ".join(
-            f"{camel(str(key))}: {' '.join(str(m) for m in (value if isinstance(value, list) else [value]))}"
-            for key, value in detail.items()
+            f"{camel(key if key is not None else 'non_field_errors')}: {' '.join(messages)}"
+            for key, messages in exc.by_field().items()
         )
-    if isinstance(detail, list):
-        return " ".join(str(item) for item in detail)
-    return str(detail if detail is not None else exc)
+    return exc.message
 
 
 def grace_period() -> timedelta:
@@ -307,7 +302,7 @@ def campaign_fire_slot(*, campaign: Campaign, slot: datetime, now: datetime | No
             try:
                 with transaction.atomic():
                     _start_run(locked, campaign_run, actor=None)
-            except (DomainError, ValidationError) as exc:
+            except DomainError as exc:
                 action = "fail"
                 campaign_run.status = CampaignRunStatus.FAILED
                 campaign_run.error = f"The run could not be created: {_error_text(exc)}"

@@ -6,7 +6,8 @@ contact history, recent run recommendations and a "recommend now" box running th
 The customer page keeps its names in the segments' namespace (``segments:customer``), beside
 the customers list: config/urls.py joins ``customer_urlpatterns`` to ``segments.pages``.
 
-Thin, like every app's pages: reads through the apps' selectors and models; ``tenant_page``
+Thin, like every app's pages: reads through ``console.selectors`` (and the apps' selectors);
+``tenant_page``
 refuses what the role may not do (403) and scopes to the tenant.
 """
 
@@ -20,17 +21,16 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import path
 from django.views.decorators.http import require_GET, require_POST
 
+from console import selectors
 from console.forms import RecommendForm
-from decisionflows.models import Contact, DecisionFlow, Offer
 from decisionflows.recommend import recommend_for_customer
 from kaireon.errors import Conflict, DomainError
 from kaireon.models import Tenant
 from kaireon.pages import STOP_POLLING, current_principal, tenant_page
 from kaireon.paging import query_int
 from kaireon.principal import Principal
-from runs.models import ACTIVE_STATUSES, FINISHED_STATUSES, Recommendation, Run, RunStatus
-from runs.selectors import runs_for
-from segments.models import Customer, CustomerAttribute, Segment
+from segments.models import Customer
+from segments.selectors import customers_for
 
 DASHBOARD_ACTIVE_RUNS = 10
 DASHBOARD_RECENT_RUNS = 8
@@ -46,7 +46,6 @@ STAGE_LABELS = {
     "zero_score": "Zero score",
     "outranked": "Outranked",
 }
-FINISHED_WITH_RESULTS = (RunStatus.COMPLETED, RunStatus.COMPLETED_WITH_ERRORS)
 
 
 # --- dashboard -------------------------------------------------------------------------------
@@ -54,20 +53,10 @@ FINISHED_WITH_RESULTS = (RunStatus.COMPLETED, RunStatus.COMPLETED_WITH_ERRORS)
 
 def dashboard_runs(principal: Principal) -> dict[str, Any]:
     """Runs in progress (oldest first, so the one closest to done leads) and recent outcomes."""
-    runs = runs_for(tenant=principal.tenant)
-    active = list(runs.filter(status__in=ACTIVE_STATUSES).order_by("created_at", "id")[:DASHBOARD_ACTIVE_RUNS])
-    recent = list(runs.filter(status__in=FINISHED_STATUSES).order_by("-created_at", "-id")[:DASHBOARD_RECENT_RUNS])
-    return {"active_runs": active, "recent_runs": recent, "polling": bool(active)}
-
-
-def dashboard_counts(principal: Principal) -> dict[str, int]:
     tenant = principal.tenant
-    return {
-        "customers": Customer.objects.filter(tenant=tenant).count(),
-        "offers": Offer.objects.filter(tenant=tenant).count(),
-        "flows": DecisionFlow.objects.filter(tenant=tenant).count(),
-        "segments": Segment.objects.filter(tenant=tenant).count(),
-    }
+    active = selectors.runs_in_progress(tenant=tenant, limit=DASHBOARD_ACTIVE_RUNS)
+    recent = selectors.runs_finished_recently(tenant=tenant, limit=DASHBOARD_RECENT_RUNS)
+    return {"active_runs": active, "recent_runs": recent, "polling": bool(active)}
 
 
 @login_required
@@ -76,7 +65,7 @@ def home(request: HttpRequest) -> HttpResponse:
     principal = current_principal(request)
     if principal is None:
         return render(request, "console/dashboard.html", {"no_tenant": True})
-    context = {"counts": dashboard_counts(principal), **dashboard_runs(principal)}
+    context = {"counts": selectors.dashboard_counts(tenant=principal.tenant), **dashboard_runs(principal)}
     return render(request, "console/dashboard.html", context)
 
 
@@ -98,45 +87,7 @@ def home_live(request: HttpRequest, principal: Principal) -> HttpResponse:
 def _customer_or_404(principal: Principal, customer_id: int) -> Customer:
     if customer_id > BIGINT_MAX:
         raise Http404("No such customer.")
-    return get_object_or_404(Customer.objects.filter(tenant=principal.tenant), pk=customer_id)
-
-
-def _attribute_rows(tenant: Tenant, customer: Customer) -> list[dict[str, Any]]:
-    """The customer's attributes in the order of the tenant's schema, then any value the
-    schema no longer has (kept on the customer, shown as such)."""
-    values = customer.attributes if isinstance(customer.attributes, dict) else {}
-    rows = [
-        {"name": a.name, "label": a.label, "type": a.type, "value": values.get(a.name), "in_schema": True}
-        for a in CustomerAttribute.objects.filter(tenant=tenant)
-    ]
-    known = {row["name"] for row in rows}
-    rows += [
-        {"name": name, "label": "", "type": "", "value": value, "in_schema": False}
-        for name, value in sorted(values.items())
-        if name not in known
-    ]
-    return rows
-
-
-def _run_recommendations(tenant: Tenant, customer: Customer) -> list[dict[str, Any]]:
-    """What the tenant's latest finished runs recommended to this customer: one query on the
-    recommendations' primary key (run, customer, rank) for up to ``RECENT_RUNS`` runs."""
-    runs = list(
-        Run.objects.filter(tenant=tenant, status__in=FINISHED_WITH_RESULTS)
-        .select_related("decision_flow")
-        .order_by("-created_at", "-id")[:RECENT_RUNS]
-    )
-    if not runs:
-        return []
-    rows = list(
-        Recommendation.objects.filter(run_id__in=[r.pk for r in runs], customer_id=customer.pk)
-        .select_related("offer", "channel")
-        .order_by("run_id", "rank")[:RUN_RECOMMENDATIONS]
-    )
-    by_run: dict[str, list[Recommendation]] = {}
-    for row in rows:
-        by_run.setdefault(row.run_id, []).append(row)
-    return [{"run": run, "recommendations": by_run[run.pk]} for run in runs if run.pk in by_run]
+    return get_object_or_404(customers_for(tenant=principal.tenant), pk=customer_id)
 
 
 def _history_page(value: Any) -> int:
@@ -147,18 +98,17 @@ def _history_page(value: Any) -> int:
 def _customer_context(principal: Principal, customer: Customer, *, history_page: int = 1) -> dict[str, Any]:
     tenant = principal.tenant
     start = (history_page - 1) * HISTORY_ROWS
-    history = list(
-        Contact.objects.filter(tenant=tenant, customer=customer)
-        .select_related("offer", "channel")
-        .order_by("-contacted_at", "-id")[start : start + HISTORY_ROWS + 1]
-    )
+    # one more than a page: is there a next one?
+    history = selectors.customer_contacts(tenant=tenant, customer=customer, offset=start, limit=HISTORY_ROWS + 1)
     return {
         "customer": customer,
-        "attributes": _attribute_rows(tenant, customer),
+        "attributes": selectors.customer_attribute_rows(tenant=tenant, customer=customer),
         "history": history[:HISTORY_ROWS],
         "history_page": history_page,
         "history_more": len(history) > HISTORY_ROWS,
-        "run_recommendations": _run_recommendations(tenant, customer),
+        "run_recommendations": selectors.customer_run_recommendations(
+            tenant=tenant, customer=customer, runs=RECENT_RUNS, limit=RUN_RECOMMENDATIONS
+        ),
     }
 
 
@@ -166,7 +116,7 @@ def _recommend_result(tenant: Tenant, result: dict[str, Any]) -> dict[str, Any]:
     """recommend_for_customer's answer plus the dropped offers' names and stage labels."""
     funnel = result.get("funnel") or {}
     dropped = funnel.get("dropped", [])
-    names = dict(Offer.objects.filter(tenant=tenant, pk__in={d["offer_id"] for d in dropped}).values_list("pk", "name"))
+    names = selectors.offer_names(tenant=tenant, ids=(d["offer_id"] for d in dropped))
     funnel["dropped"] = [
         {
             **d,

@@ -15,6 +15,8 @@ from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
 
 
 class ErrorCode(StrEnum):
@@ -76,6 +78,19 @@ class ValidationError(DomainError):
     ) -> None:
         self.errors = list(_field_errors(errors, code))
         super().__init__(self.errors[0].message if self.errors else None, code=code)
+
+    @classmethod
+    def from_django(cls, exc: DjangoValidationError) -> ValidationError:
+        """Django's error (of ``full_clean()`` or a validator) in these words, where a service
+        calls one: its fields as field paths, "__all__" and plain messages as about no field."""
+        if hasattr(exc, "error_dict"):
+            return cls(
+                {
+                    (None if key == NON_FIELD_ERRORS else key): [m for error in items for m in error.messages]
+                    for key, items in exc.error_dict.items()
+                }
+            )
+        return cls(list(exc.messages))
 
     def by_field(self) -> dict[str | None, list[str]]:
         """{field path or None: [messages]}, in the order raised."""

@@ -201,7 +201,7 @@ def run_audience_count(request: HttpRequest, principal: Principal) -> HttpRespon
         try:
             filters = validated_filters(tenant=principal.tenant, filters=parse_filter(raw))
             context["count"], _ = segment_preview(tenant=principal.tenant, filters=filters)
-        except DjangoValidationError as exc:
+        except (DomainError, DjangoValidationError) as exc:  # the form's JSON, then the filter's rules
             context["errors"] = RunCreateForm.error_messages(exc)
     return render(request, "runs/_audience_count.html", context)
 

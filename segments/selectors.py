@@ -1,12 +1,17 @@
+"""Reads of customers and segments: the fields a rule may name, filters checked and compiled,
+a segment's count, sample and view, the lists of the pages, and the customers search that stays
+cheap on millions of rows (indexed prefix lookups, keyset paging, a capped count)."""
+
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
-from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import OperationalError, connection, transaction
+from django.db.models import Q, QuerySet
 
 from kaireon import rules
+from kaireon.errors import ValidationError
 from kaireon.models import Tenant
 from kaireon.rules import FieldSpec
 from segments import sql
@@ -28,6 +33,44 @@ BUILTIN_CUSTOMER_FIELDS: dict[str, FieldSpec] = {
 }
 
 PREVIEW_SAMPLE_SIZE = 20
+# A name search cannot use an index (it looks inside first and last names); on PostgreSQL it
+# gets this long before the page says to narrow it down, rather than holding a worker.
+SEARCH_TIMEOUT_MS = 5_000
+# The highest code point: "abc" ≤ s < "abc\U0010ffff" bounds every s that starts with "abc" for
+# an index range scan (the LIKE beside it keeps the match exact).
+_TOP = "\U0010ffff"
+
+T = TypeVar("T")
+
+
+def segments_for(*, tenant: Tenant, q: str = "") -> QuerySet[Segment]:
+    """The tenant's segments by name, those whose name contains ``q`` when given."""
+    segments = Segment.objects.filter(tenant=tenant)
+    if q:
+        segments = segments.filter(name__icontains=q)
+    return segments.order_by("name", "id")
+
+
+def segment_recent_runs(*, tenant: Tenant, segment: Segment, limit: int) -> list[Any]:
+    """The segment's latest runs with their flows, newest first."""
+    # by the runs' foreign key (related name "runs"): runs is a higher layer, never imported here
+    runs = segment.runs.filter(tenant=tenant).select_related("decision_flow")
+    return list(runs.order_by("-created_at")[:limit])
+
+
+def customers_for(*, tenant: Tenant) -> QuerySet[Customer]:
+    return Customer.objects.filter(tenant=tenant)
+
+
+def customers_by_id(*, tenant: Tenant, ids: list[int]) -> list[Customer]:
+    """The tenant's customers of ``ids``, ascending by id."""
+    return list(Customer.objects.filter(tenant=tenant, id__in=ids).order_by("id"))
+
+
+def customer_attributes(*, tenant: Tenant, limit: int | None = None) -> list[CustomerAttribute]:
+    """The tenant's customer schema in its order (the first ``limit`` attributes when given)."""
+    attributes = CustomerAttribute.objects.filter(tenant=tenant)
+    return list(attributes[:limit] if limit is not None else attributes)
 
 
 def customer_field_specs(*, tenant: Tenant) -> dict[str, FieldSpec]:
@@ -97,7 +140,7 @@ def segment_preview(*, tenant: Tenant, filters: Mapping[str, Any] | None) -> tup
         count = int(cursor.fetchone()[0])
         cursor.execute(f'SELECT "id" FROM {table} WHERE {where} ORDER BY "id" LIMIT {PREVIEW_SAMPLE_SIZE}')  # noqa: S608
         ids = [row[0] for row in cursor.fetchall()]
-    return count, list(Customer.objects.filter(tenant=tenant, id__in=ids).order_by("id"))
+    return count, customers_by_id(tenant=tenant, ids=ids)
 
 
 def segment_view_exists(segment: Segment) -> bool:
@@ -135,3 +178,69 @@ def segment_count(segment: Segment) -> int:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {view}")  # noqa: S608  (a checked identifier)
         return int(cursor.fetchone()[0])
+
+
+def segment_sample(*, segment: Segment, size: int = PREVIEW_SAMPLE_SIZE) -> tuple[list[Customer], bool]:
+    """The segment's first ``size`` customers by id, and whether they came from its view: from
+    its view when it has one (what a run would read), else straight from its filters."""
+    tenant = segment.tenant
+    if segment.has_view and segment_view_exists(segment):
+        return customers_by_id(tenant=tenant, ids=segment_customer_ids(segment, 0, size)), True
+    _, sample = segment_preview(tenant=tenant, filters=segment.filters)
+    return sample, False
+
+
+# --- the customers search --------------------------------------------------------------------
+
+
+def with_search_timeout(read: Callable[[], T]) -> T | None:
+    """``read()`` under a statement timeout on PostgreSQL; None when it ran out of time."""
+    if connection.vendor != "postgresql":
+        return read()
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL statement_timeout = {int(SEARCH_TIMEOUT_MS)}")
+            return read()
+    except OperationalError:
+        return None
+
+
+def _prefix(queryset: QuerySet[Customer], field: str, text: str) -> QuerySet[Customer]:
+    """Rows whose ``field`` starts with ``text``, as an index range scan plus an exact check."""
+    return queryset.filter(**{f"{field}__gte": text, f"{field}__lt": text + _TOP, f"{field}__startswith": text})
+
+
+def customer_search(*, tenant: Tenant, q: str, by: str, after: int) -> tuple[QuerySet[Customer], QuerySet[Customer]]:
+    """(all matches, this page's matches) of a search, each in its keyset order: externalId or
+    email prefixes walk their (tenant, column) index; no query and name searches go newest first
+    along (tenant, id). The page's cursor ``after`` is the last customer id shown (0: none)."""
+    base = Customer.objects.filter(tenant=tenant)
+    if not q or by == "name":
+        matches = base
+        for term in q.split()[:4]:
+            matches = matches.filter(Q(first_name__icontains=term) | Q(last_name__icontains=term))
+        matches = matches.order_by("-id")
+        return matches, (matches.filter(id__lt=after) if after else matches)
+    column = "email" if by == "email" else "external_id"
+    # externalId is unique in a tenant: its index alone gives the order (and a LIMIT stops the
+    # scan); emails repeat, so the id breaks ties.
+    matches = _prefix(base, column, q).order_by(*((column,) if column == "external_id" else (column, "id")))
+    if not after:
+        return matches, matches
+    anchor = base.filter(pk=after).values_list(column, flat=True).first()
+    if anchor is None:
+        return matches, matches
+    following = matches.filter(**{f"{column}__gte": anchor}).filter(
+        Q(**{f"{column}__gt": anchor}) | Q(**{column: anchor, "id__gt": after})
+    )
+    return matches, following
+
+
+def customer_search_page(
+    *, tenant: Tenant, q: str, by: str, after: int, limit: int, count_cap: int
+) -> tuple[list[Customer], int]:
+    """Up to ``limit`` customers of a search (``customer_search``) and how many match, counted
+    only up to ``count_cap``: a subquery with LIMIT, never a COUNT over the whole tenant."""
+    matches, page_rows = customer_search(tenant=tenant, q=q, by=by, after=after)
+    return list(page_rows[:limit]), matches.order_by()[:count_cap].count()

@@ -111,6 +111,19 @@ def test_validation_error_of_messages_only_is_about_the_whole_input() -> None:
     assert errors.ValidationError("Bad.").code == errors.ErrorCode.INVALID
 
 
+def test_from_django_keeps_fields_and_puts_all_and_plain_messages_on_the_whole_input() -> None:
+    from django.core.exceptions import NON_FIELD_ERRORS
+    from django.core.exceptions import ValidationError as DjangoValidationError
+
+    keyed = DjangoValidationError({"name": ["Too long.", "Taken."], NON_FIELD_ERRORS: ["Clashes."]})
+    exc = errors.ValidationError.from_django(keyed)
+    assert isinstance(exc, errors.ValidationError)
+    assert exc.by_field() == {"name": ["Too long.", "Taken."], None: ["Clashes."]}
+    plain = errors.ValidationError.from_django(DjangoValidationError(["One.", "Two."]))
+    assert plain.by_field() == {None: ["One.", "Two."]}
+    assert errors.ValidationError.from_django(DjangoValidationError("Bad %(x)s.", params={"x": 1})).message == "Bad 1."
+
+
 def test_not_found_names_what_and_the_input_that_referenced_it() -> None:
     exc = errors.not_found("Decision flow", "df_1", field="decision_flow_id")
     assert (exc.message, exc.field, exc.code) == ("Decision flow 'df_1' not found.", "decision_flow_id", "not_found")

@@ -73,7 +73,7 @@ def test_another_tenants_campaign_is_a_404_everywhere(as_outsider, catalogue):
 
 def test_configuration_and_schedule_with_next_occurrences(as_viewer, catalogue, monkeypatch):
     now = datetime(2025, 3, 26, 12, 0, tzinfo=UTC)
-    monkeypatch.setattr("campaigns.pages.timezone", SimpleNamespace(now=lambda: now))
+    monkeypatch.setattr("campaigns.pages.detail.timezone", SimpleNamespace(now=lambda: now))
     campaign = make_campaign(
         catalogue,
         name="Sunday brunch",

@@ -315,7 +315,7 @@ def test_an_empty_name_on_edit_is_refused(as_editor, catalogue):
 def frozen_now(monkeypatch):
     """Friday 7 March 2025, 12:00 UTC: America/New_York springs forward on Sunday 9 March."""
     now = datetime(2025, 3, 7, 12, 0, tzinfo=UTC)
-    monkeypatch.setattr("campaigns.pages.timezone", SimpleNamespace(now=lambda: now))
+    monkeypatch.setattr("campaigns.pages.form.timezone", SimpleNamespace(now=lambda: now))
     return now
 
 

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from campaigns import pages
 from campaigns.models import Delivery, DeliveryStatus
+from campaigns.pages import work_queue
 from decisionflows import services as df
 from kaireon.models import Role
 from tests.pages.campaigns_fixtures import actor, break_webhook, execute, make_campaign
@@ -108,7 +108,7 @@ def test_an_integration_delivery_is_not_a_work_item(as_editor, catalogue):
 
 
 def test_paginates(as_viewer, items, monkeypatch):
-    monkeypatch.setattr(pages, "WORK_ITEMS_PER_PAGE", 2)
+    monkeypatch.setattr(work_queue, "WORK_ITEMS_PER_PAGE", 2)
     first = as_viewer.get("/campaigns/work-queue/").content.decode()
     assert item_ids(first) == [items[0].pk, items[1].pk]
     assert f"of <strong>{len(items)}</strong>" in first

@@ -15,7 +15,7 @@ from django.utils.html import strip_tags
 
 from decisionflows.models import ContactHistory, DecisionFlow
 from kaireon.models import AuditLog, Role
-from segments import pages
+from segments import pages, selectors
 from segments.models import Customer, CustomerAttribute
 from tests.pages.conftest import field_errors
 
@@ -394,7 +394,7 @@ def test_recommend_is_a_post(as_viewer, catalogue):
 
 
 def test_a_name_search_that_runs_out_of_time_says_so(as_viewer, catalogue, monkeypatch):
-    monkeypatch.setattr(pages, "_guarded", lambda read: None)
+    monkeypatch.setattr(selectors, "with_search_timeout", lambda read: None)
     html = as_viewer.get("/customers/?q=ana&by=name").content.decode()
     assert "That search took too long" in html
     assert listed(html) == []
@@ -412,7 +412,7 @@ def test_guarded_reads_give_up_after_the_timeout(db, monkeypatch):
             cursor.execute("SELECT 1")
             return int(cursor.fetchone()[0])
 
-    monkeypatch.setattr(pages, "SEARCH_TIMEOUT_MS", 50)
+    monkeypatch.setattr(selectors, "SEARCH_TIMEOUT_MS", 50)
     expected = None if connection.vendor == "postgresql" else 1  # SQLite has no statement timeout
-    assert pages._guarded(slow) == expected
-    assert pages._guarded(lambda: 7) == 7  # the connection is usable after
+    assert selectors.with_search_timeout(slow) == expected
+    assert selectors.with_search_timeout(lambda: 7) == 7  # the connection is usable after
