@@ -29,7 +29,7 @@ SCHEDULE_RULES = (
     'scheduleDayOfMonth (required; "1"-"28" or "last_working_day", the last Monday-Friday) at '
     "scheduleTime. cron: scheduleCron (required; five fields, minute hour day-of-month month "
     "day-of-week) — scheduleTime is not used. A scheduleCron sent with scheduleType absent or "
-    "manual, daily, weekly or monthly governs the schedule (seed 001: for frequencies the types do "
+    "manual, daily, weekly or monthly governs the schedule (it is for frequencies the types do "
     "not cover): the campaign's scheduleType becomes cron. Every schedule is evaluated in "
     "scheduleTimezone. A day-of-week or day-of-month sent with a type that does not use it (or "
     "beside a scheduleCron) is a 400; one stored "
@@ -73,8 +73,8 @@ def schedule_clean(values: Mapping[str, Any], *, given: Mapping[str, Any]) -> di
     for its type, rejected when sent with another type, cleared when left from an earlier one.
     A scheduleCron in the request governs whatever scheduleType says (the type becomes cron)."""
     schedule_type = values["schedule_type"]
-    # Seed 001 sends scheduleCron beside the enum it documents (manual, daily, weekly, monthly),
-    # "when scheduleType does not cover the desired frequency": the expression is what the client
+    # docs/api-contract.md §2.4, §6.2: a scheduleCron sent beside manual, daily, weekly or monthly is
+    # for a frequency those types do not cover: the expression is what the client
     # asked for, so it wins, and the stored type says so (one source of truth for the schedule).
     cron_governs = given.get("schedule_cron") not in ("", None)
     if cron_governs:

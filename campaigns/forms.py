@@ -25,7 +25,8 @@ from kaireon.models import Tenant
 from kaireon.paging import query_int
 from segments.models import Segment
 
-WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]  # 0 = Sunday (seed 001)
+# 0 = Sunday (docs/api-contract.md §2.2)
+WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
 DAY_OF_WEEK_CHOICES = [(str(index), name) for index, name in enumerate(WEEKDAYS)]
 COLUMN_LABELS = {
     "customer_id": "Customer id",
@@ -78,7 +79,7 @@ def _optional(value: Any) -> Any:
 
 
 class CampaignForm(ServiceErrorsMixin, forms.Form):
-    """Create and edit: every field of seed 001, flattened for HTML."""
+    """Create and edit: every campaign field of docs/api-contract.md §2.2, flattened for HTML."""
 
     # campaign_create / campaign_update error keys → this form's fields (the rest keep their name,
     # or are shown above the form when the form has no such field).
@@ -201,7 +202,7 @@ class CampaignForm(ServiceErrorsMixin, forms.Form):
     # --- to the service -----------------------------------------------------------------------
 
     def service_data(self) -> dict[str, Any]:
-        """The service's ``data``: every field, as the API would send them (seed 001 names)."""
+        """The service's ``data``: every field, as the API would send them (docs/api-contract.md §2.2 names)."""
         data = self.cleaned_data
         schedule_type = data["schedule_type"]
         out: dict[str, Any] = {

@@ -1,4 +1,4 @@
-"""Campaigns (seed 001): a decision flow over a segment, repeated on a schedule, and the
+"""Campaigns (docs/api-contract.md §2): a decision flow over a segment, repeated on a schedule, and the
 campaign runs that each start one batch Run.
 
 JSON columns keep snake_case keys (the API's camelCase parser and renderer convert them):
@@ -48,7 +48,7 @@ class Campaign(TenantModel):
     decision_flow = models.ForeignKey("decisionflows.DecisionFlow", on_delete=models.PROTECT, related_name="campaigns")
     segment = models.ForeignKey("segments.Segment", on_delete=models.PROTECT, related_name="campaigns")
     schedule_type = models.CharField(max_length=10, choices=ScheduleType.choices, default=ScheduleType.MANUAL)
-    # 0 = Sunday … 6 = Saturday (seed 001), weekly only
+    # 0 = Sunday … 6 = Saturday (docs/api-contract.md §2.2), weekly only
     schedule_day_of_week = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(6)]
     )
@@ -93,7 +93,7 @@ class Campaign(TenantModel):
 
 
 class TriggeredBy(models.TextChoices):
-    MANUAL = "manual"  # a person: the UI, or the API with a session or an API key (seed 001)
+    MANUAL = "manual"  # a person: the UI, or the API with a session or an API key (docs/api-contract.md §2.8)
     SCHEDULE = "schedule"  # beat, for a schedule slot
     API = "api"  # no longer written: API-key triggers before issue 10 (kept so old rows stay valid)
 

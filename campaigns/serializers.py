@@ -1,4 +1,4 @@
-"""Seed 001's campaign and campaign-run shapes. Field types only: the rules (which schedule
+"""Campaign and campaign-run shapes (docs/api-contract.md §2.2, §2.8). Field types only: the rules (which schedule
 field goes with which type, the file columns, the channels) are checked by the services, and
 the help text here says what they are."""
 
@@ -203,7 +203,7 @@ class LatestResultsSerializer(serializers.Serializer):
 
 class CampaignSerializer(ModelSerializer):
     """A campaign: a decision flow over a segment, on a schedule. PUT and PATCH both accept any
-    combination of fields (seed 001), including decisionFlowId and segmentId to retarget."""
+    combination of fields, including decisionFlowId and segmentId to retarget."""
 
     decision_flow_id = serializers.CharField(max_length=40, help_text="A decision flow of this tenant (404 otherwise).")
     segment_id = serializers.CharField(max_length=40, help_text="A segment of this tenant (404 otherwise).")
@@ -306,7 +306,7 @@ class CampaignSerializer(ModelSerializer):
 
 
 class CampaignUpdateSerializer(CampaignSerializer):
-    """PUT and PATCH: every field optional (seed 001: "any combination of fields")."""
+    """PUT and PATCH: every field optional (any combination of fields)."""
 
     decision_flow_id = serializers.CharField(
         max_length=40, required=False, help_text="Retarget to another decision flow of this tenant (404 otherwise)."

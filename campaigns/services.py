@@ -206,7 +206,7 @@ def _next_number(campaign: Campaign) -> int:
 
 
 def _start_run(campaign: Campaign, campaign_run: CampaignRun, *, actor: Actor) -> Run:
-    """Seed 000's checks and a pending Run, enqueued after commit; its errors propagate."""
+    """The run checks (docs/api-contract.md §1.5) and a pending Run, enqueued after commit; its errors propagate."""
     run = run_create(
         tenant=campaign.tenant,
         actor=actor,
@@ -228,10 +228,10 @@ def campaign_trigger(
 ) -> CampaignRun:
     """Create the next campaign run and its Run now. A draft, active or paused campaign can be
     triggered (pausing stops the schedule, not people); an archived one is a 409. The run's
-    validation errors (seed 000) are the trigger's: 400 or 404, and nothing is created.
+    validation errors (docs/api-contract.md §1.5) are the trigger's: 400 or 404, and nothing is created.
 
-    A person starts it, through the UI or the API (with a session or an API key): seed 001's
-    trigger answers ``triggeredBy: "manual"``; beat passes "schedule" for its slots."""
+    A person starts it, through the UI or the API (with a session or an API key): the
+    trigger answers ``triggeredBy: "manual"`` (docs/api-contract.md §2.8); beat passes "schedule" for its slots."""
     locked = locks.campaign_for_update().select_related("tenant").get(pk=campaign.pk, tenant=tenant)
     if locked.status == CampaignStatus.ARCHIVED:
         raise Conflict(

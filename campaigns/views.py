@@ -1,4 +1,4 @@
-"""Seed 001's campaigns API. Thin: scoping comes from kaireon.viewsets, every change is a service."""
+"""The campaigns API (docs/api-contract.md §2). Thin: scoping comes from kaireon.viewsets, every change is a service."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ class CampaignViewSet(TenantModelViewSet):
         return super().output(instance, status_code=status_code, **context)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """Seed 001: PUT accepts any combination of fields, like PATCH."""
+        """PUT accepts any combination of fields, like PATCH."""
         kwargs["partial"] = True
         return super().update(request, *args, **kwargs)
 
@@ -99,7 +99,7 @@ class CampaignViewSet(TenantModelViewSet):
         description=(
             "Create the campaign's next run now (editor); triggeredBy is manual (a person, whether through "
             "the UI or the API). Draft, active and paused campaigns can be triggered; archived is a 409. The "
-            "run's checks (seed 000) answer 400 or 404 and nothing is created. Location: the campaign run."
+            "run's create checks answer 400 or 404 and nothing is created. Location: the campaign run."
         ),
     )
     @action(detail=True, methods=["get", "post"], url_path="campaign-runs", filter_backends=[])

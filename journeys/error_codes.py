@@ -1,5 +1,5 @@
 """The journeys domain's error codes (``kaireon.errors``), where a caller may act on the kind.
-Conflicts of enrolment say their kind in the body's ``reason`` as well (seed 004)."""
+Conflicts of enrolment say their kind in the body's ``reason`` as well (docs/api-contract.md §5)."""
 
 from __future__ import annotations
 

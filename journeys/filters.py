@@ -21,7 +21,7 @@ class PlanFilter(django_filters.FilterSet):
 
 
 class RunFilter(django_filters.FilterSet):
-    """Seed 002's listRuns filters as query parameters."""
+    """The execution-run list filters (docs/api-contract.md §3.4) as query parameters."""
 
     status = django_filters.CharFilter(
         method="filter_status", help_text="One status, several (repeat the parameter) or a comma-separated list."

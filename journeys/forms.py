@@ -153,7 +153,7 @@ DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y
 
 
 class RunFilterForm(forms.Form):
-    """Seed 002's listRuns filters from the query string. A bad value is shown beside its field
+    """The run list filters (docs/api-contract.md §3.4) from the query string. A bad value is shown beside its field
     and left out of the filter; the others still apply."""
 
     status = forms.MultipleChoiceField(

@@ -29,7 +29,7 @@ class Plan(TenantModel):
     ``latest_version`` is the number of the newest version, a draft while it is being edited."""
 
     id = models.CharField(primary_key=True, max_length=40, default=PublicId("plan"), editable=False)
-    # The journey's id in the public API (seed 004 speaks UUIDs).
+    # The journey's id in the public API, a UUID (docs/api-contract.md §5.2).
     public_uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     key = models.SlugField(max_length=100)
     name = models.CharField(max_length=200)
@@ -122,7 +122,7 @@ def _sorted(statuses: frozenset[ExecutionRunStatus]) -> list[str]:
 
 
 class ExecutionRun(models.Model):
-    """One contact going through one published plan version (seed 002's ExecutionRun).
+    """One contact going through one published plan version (docs/api-contract.md §3.2).
 
     ``wake_tick`` is the tick from which the run is due: the tick it was enrolled or woken at
     while active, the wait's end while waiting, the start while pending. The tick claims due

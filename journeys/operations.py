@@ -1,5 +1,5 @@
-"""Seed 002's Python API: the same operations the REST API offers, for code that runs
-beside the app (management commands, campaigns, tests)::
+"""The Python operations API (docs/api-contract.md §3.9): the same operations the REST API offers,
+for code that runs beside the app (management commands, campaigns, tests)::
 
     from journeys import operations
 
@@ -11,7 +11,7 @@ beside the app (management commands, campaigns, tests)::
     operations.bulk_execute(plan, contacts)  # {"created", "skipped", "errors", "skippedDetails"}
     operations.bulk_cancel({"planId": plan.id, "status": "active"}, "Plan deprecated", tenant=tenant)
 
-Filters take seed 002's names (status as one or a list, planId, contactId, startedAfter,
+Filters take the names of docs/api-contract.md §3.4 (status as one or a list, planId, contactId, startedAfter,
 startedBefore, limit, offset) or their snake_case twins. Invalid transitions raise
 ``kaireon.errors.Conflict`` (409, with ``current_status``). ``actor`` (a Principal, None for
 the system) is who the audit log names.

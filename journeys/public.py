@@ -1,8 +1,8 @@
-"""Seed 004's public journey API: a run's status, and triggering a run, with ``x-api-key``.
+"""The public journey API (docs/api-contract.md §5): a run's status, and triggering a run, with ``x-api-key``.
 
 A run's status is readable with a key of any role; triggering is a write (editor). Unknown
-runs and journeys, and those of another tenant, are 404; an id outside seed 004's UUID pattern
-is 400; a missing or bad key is 401.
+runs and journeys, and those of another tenant, are 404; an id outside the UUID pattern of
+docs/api-contract.md §5.3 is 400; a missing or bad key is 401.
 """
 
 from __future__ import annotations
@@ -20,28 +20,24 @@ from rest_framework.views import APIView
 from journeys import services
 from journeys.models import ExecutionRun, Plan
 from journeys.serializers import PublicRunSerializer, TriggerSerializer
-from journeys.uuids import SEED_004_PATTERN, is_seed_004_uuid
+from journeys.uuids import PUBLIC_UUID_PATTERN, is_public_uuid
 from kaireon.authentication import ApiKeyAuthentication
 from kaireon.permissions import RolePermission
 from kaireon.principal import Principal
 
 
 def _uuid(value: str, name: str) -> uuid.UUID:
-    # Outside seed 004's pattern (another version or variant too) is a malformed id, so a 400:
+    # Outside the pattern of docs/api-contract.md §5.3 (another version or variant too) is a malformed id, so a 400:
     # a 404 would say "well-formed, just not found".
-    if not is_seed_004_uuid(value):
+    if not is_public_uuid(value):
         raise exceptions.ValidationError(
-            {
-                name: [
-                    f"{value!r} is not a UUID of seed 004's form (xxxxxxxx-xxxx-Vxxx-Nxxx-xxxxxxxxxxxx, V 1-8, N 8-b)."
-                ]
-            }
+            {name: [f"{value!r} is not a UUID of the form (xxxxxxxx-xxxx-Vxxx-Nxxx-xxxxxxxxxxxx, V 1-8, N 8-b)."]}
         )
     return uuid.UUID(value)
 
 
 def _uuid_parameter(name: str) -> OpenApiParameter:
-    return OpenApiParameter(name, OpenApiTypes.UUID, OpenApiParameter.PATH, pattern=SEED_004_PATTERN)
+    return OpenApiParameter(name, OpenApiTypes.UUID, OpenApiParameter.PATH, pattern=PUBLIC_UUID_PATTERN)
 
 
 class PublicView(APIView):
@@ -62,7 +58,7 @@ class PublicRunView(PublicView):
         responses=PublicRunSerializer,
     )
     def get(self, request: Request, runId: str) -> Response:
-        """Get journey run status (seed 004): queued, running, completed, failed or exited."""
+        """Get journey run status: queued, running, completed, failed or exited."""
         run_id = _uuid(runId, "runId")
         run = ExecutionRun.objects.select_related("plan").filter(tenant=self.principal.tenant, pk=run_id).first()
         if run is None:

@@ -32,7 +32,7 @@ from segments.selectors import customer_field_specs
 # between tenants for the same externalId.
 PROFILE_NAMESPACE = uuid.UUID("6f1d3c1e-2a51-5c1b-9b59-6b6a6f75726e")
 
-# DESIGN 9: seed 002's statuses as seed 004's public endpoint shows them.
+# DESIGN 9: the execution-run statuses as the public endpoint shows them (docs/api-contract.md §5.4).
 PUBLIC_STATUS: dict[str, str] = {
     ExecutionRunStatus.PENDING: "queued",
     ExecutionRunStatus.ACTIVE: "running",
@@ -196,7 +196,7 @@ def parse_statuses(value: Any) -> list[str]:
 
 
 def runs_matching(*, tenant: Tenant, filters: Mapping[str, Any] | None = None) -> QuerySet[ExecutionRun]:
-    """A tenant's runs matching seed 002's filters: ``status`` (one or many, also comma-separated),
+    """A tenant's runs matching docs/api-contract.md §3.4's filters: ``status`` (one or many, also comma-separated),
     ``plan_id``, ``contact_id`` (externalId), ``started_after`` (≥), ``started_before`` (<);
     newest first."""
     filters = filters or {}

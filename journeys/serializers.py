@@ -80,7 +80,7 @@ class PlanVersionSerializer(ModelSerializer):
 
 
 class ExecutionRunSerializer(ModelSerializer):
-    """Seed 002's ExecutionRun, plus wakeTick (the tick a waiting run wakes at) and error.
+    """A journey execution run, with wakeTick (the tick a waiting run wakes at) and error.
     stepsRemaining: steps on the longest path from the current step to an end, itself and the
     end included (cycles through waits counted once); 0 once the run has finished."""
 
@@ -134,7 +134,7 @@ class ExecuteSerializer(serializers.Serializer):
     }
 )
 class ContactField(serializers.Field):
-    """Seed 002's Contact, ``{id, email, …}``: its id (the externalId) is what enrols it; the
+    """A bulk-execute contact (docs/api-contract.md §3.7), ``{id, email, …}``: its id (the externalId) enrols it; the
     other keys are the caller's copy of the customer and are not read. A plain field, not a
     nested serializer: 100,000 contacts through a serializer each cost seconds."""
 
@@ -158,7 +158,7 @@ class BulkExecuteSerializer(serializers.Serializer):
         child=ContactField(),
         required=False,
         max_length=100_000,
-        help_text="Seed 002's shape, [{id, …}]: the same as contactIds with each contact's id.",
+        help_text="Contacts as [{id, …}]: the same as contactIds with each contact's id.",
     )
     segment_id = serializers.CharField(
         required=False, help_text="Every customer of the segment, instead of contactIds."
@@ -169,7 +169,7 @@ class BulkExecuteSerializer(serializers.Serializer):
         default=100,
         min_value=1,
         max_value=10_000,
-        help_text="Runs written per batch (seed 002, default 100); a batch that cannot be written counts as errors.",
+        help_text="Runs written per batch (default 100); a batch that cannot be written counts as errors.",
     )
     dry_run = serializers.BooleanField(required=False, default=False, help_text="Count only; enrol nobody.")
 
@@ -194,7 +194,7 @@ class BulkErrorSerializer(serializers.Serializer):
 
 class BulkExecuteResultSerializer(serializers.Serializer):
     created = serializers.IntegerField()
-    skipped = serializers.IntegerField(help_text="Already enrolled or suppressed (seed 002).")
+    skipped = serializers.IntegerField(help_text="Already enrolled or suppressed.")
     # DRF's metaclass moves declared fields out of the class: "errors" does not shadow .errors.
     errors = serializers.IntegerField(help_text="Unknown contacts and failed writes.")  # type: ignore[assignment]
     skipped_by_reason = serializers.DictField(
@@ -237,7 +237,7 @@ class BulkCancelResultSerializer(serializers.Serializer):
     cancelled = serializers.IntegerField()
 
 
-# --- the public API (seed 004) -------------------------------------------------------------
+# --- the public API (docs/api-contract.md §5) ----------------------------------------------
 
 
 class PublicRunSerializer(serializers.Serializer):

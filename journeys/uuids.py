@@ -3,7 +3,7 @@ id and the contact's profileId), and for 100,000 runs the objects alone cost ~3 
 
 Run ids are version 7 (RFC 9562: 48 bits of Unix milliseconds, then random bits), so new runs
 append to the end of the primary-key index and of the events' (run, seq) index instead of
-landing on random pages; seed 004's pattern allows versions 1-8. profileIds are version 5
+landing on random pages; the pattern of docs/api-contract.md §5.3 allows versions 1-8. profileIds are version 5
 (``uuid.uuid5``). tests/journeys/test_public.py checks both against the uuid module.
 """
 
@@ -15,19 +15,19 @@ import re
 import time
 import uuid
 
-# Seed 004's pattern for runId, journeyId and profileId, to the letter: the canonical 8-4-4-4-12
-# text with version 1-8 and the RFC variant (8, 9, a, b), or the nil and max UUIDs.
-SEED_004_PATTERN = (
+# The pattern of docs/api-contract.md §5.3 for runId, journeyId and profileId: the canonical
+# 8-4-4-4-12 text with version 1-8 and the RFC variant (8, 9, a, b), or the nil and max UUIDs.
+PUBLIC_UUID_PATTERN = (
     r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}"
     r"|00000000-0000-0000-0000-000000000000|ffffffff-ffff-ffff-ffff-ffffffffffff)$"
 )
-_SEED_004 = re.compile(SEED_004_PATTERN)
+_PUBLIC_UUID = re.compile(PUBLIC_UUID_PATTERN)
 
 
-def is_seed_004_uuid(value: str) -> bool:
-    """Whether ``value`` matches seed 004's pattern (uuid.UUID alone also reads braces,
-    urn:uuid:, no hyphens, and any version or variant)."""
-    return _SEED_004.fullmatch(value) is not None  # fullmatch: "$" alone lets a trailing newline through
+def is_public_uuid(value: str) -> bool:
+    """Whether ``value`` matches the pattern of docs/api-contract.md §5.3 (uuid.UUID alone also
+    reads braces, urn:uuid:, no hyphens, and any version or variant)."""
+    return _PUBLIC_UUID.fullmatch(value) is not None  # fullmatch: "$" alone lets a trailing newline through
 
 
 def _text(raw: bytes, version: int) -> str:

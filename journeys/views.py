@@ -128,7 +128,7 @@ class PlanViewSet(TenantModelViewSet):
     )
     @action(detail=True, methods=["post"], url_path="runs", filter_backends=[])
     def execute(self, request: Request, pk: str | None = None) -> Response:
-        """Enrol one contact in the published version (seed 002 execute): an active run, due at
+        """Enrol one contact in the published version: an active run, due at
         the next tick. 409 when the contact is already enrolled (runId, currentStatus) or suppressed."""
         plan = self.get_object()
         body = ExecuteSerializer(data=request.data)
@@ -147,8 +147,8 @@ class PlanViewSet(TenantModelViewSet):
     @extend_schema(request=BulkExecuteSerializer, responses=BulkExecuteResultSerializer)
     @action(detail=True, methods=["post"], url_path="bulk-execute", filter_backends=[])
     def bulk_execute(self, request: Request, pk: str | None = None) -> Response:
-        """Enrol contacts by externalIds (contactIds, or seed 002's contacts [{id, …}]) or a whole
-        segment (seed 002 bulkExecute). Already enrolled and suppressed contacts are skipped, unknown
+        """Enrol contacts by externalIds (contactIds, or contacts as [{id, …}]) or a whole
+        segment. Already enrolled and suppressed contacts are skipped, unknown
         ones are errors; both are listed with their reason. ``dryRun`` only counts."""
         plan = self.get_object()
         body = BulkExecuteSerializer(data=request.data)
@@ -174,7 +174,7 @@ class PlanViewSet(TenantModelViewSet):
 
 
 class ExecutionRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
-    """Execution runs: one contact going through one plan version (seed 002)."""
+    """Execution runs: one contact going through one plan version."""
 
     parser_classes = [JourneyJSONParser]
     renderer_classes = [JourneyJSONRenderer, JourneyBrowsableRenderer]
@@ -233,7 +233,7 @@ class ExecutionRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
     @action(detail=False, methods=["post"], url_path="bulk-cancel", filter_backends=[])
     def bulk_cancel(self, request: Request) -> Response:
         """Cancel every live run matching the filters (status, planId, contactId, startedAfter,
-        startedBefore; at least one), with a reason (seed 002 bulkCancel)."""
+        startedBefore; at least one), with a reason."""
         body = BulkCancelSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         filters = dict(body.validated_data)

@@ -14,7 +14,7 @@ from kaireon.validators import COLUMN_RANGES, range_message, validate_name
 
 
 class UTCDateTimeField(serializers.DateTimeField):
-    """ISO 8601 in UTC with milliseconds and ``Z``, as the seeds write them."""
+    """ISO 8601 in UTC with milliseconds and ``Z``, as docs/api-contract.md §0.4 writes them."""
 
     def to_representation(self, value: Any) -> Any:
         if value is None:

@@ -41,7 +41,7 @@ EXPORT_COLUMNS = (
     "content",
 )
 # JSON is camelCase everywhere (DESIGN 4), JSON Lines files included; a CSV header keeps the
-# column names (seed 001 writes them snake_case: customer_id, offer_name).
+# column names (snake_case, as docs/api-contract.md §2.7 lists them: customer_id, offer_name).
 EXPORT_JSON_KEYS = {column: camel(column) for column in EXPORT_COLUMNS}
 
 
@@ -53,7 +53,7 @@ def runs_for(*, tenant: Tenant) -> QuerySet[Run]:
 
 
 def run_summary_compute(*, run: Run, completed_at: Any) -> dict[str, Any]:
-    """Seed 003's summary: totals, average offers per customer, execution time, offer and
+    """The summary of docs/api-contract.md §4.4: totals, average offers per customer, execution time, offer and
     channel breakdowns (count, percent of total) by SQL aggregates, and the merged funnel."""
     table = Recommendation._meta.db_table
     by_offer: dict[str, int] = {}

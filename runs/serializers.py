@@ -30,7 +30,7 @@ class DiscardedSerializer(serializers.Serializer):
 
 
 class RunSerializer(ModelSerializer):
-    """Seed 000's run, plus progress while it goes. A cancelled or failed run has no results
+    """A batch run, plus progress while it goes. A cancelled or failed run has no results
     (``recommendationCount`` 0); ``discarded`` says what it wrote before it stopped."""
 
     tenant_id = serializers.CharField(read_only=True)

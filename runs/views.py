@@ -1,4 +1,4 @@
-"""Seed 000 / 003 runs API and seed 001's execute-inline. Thin: every change is a service."""
+"""The runs API (docs/api-contract.md §1, §4) and execute-inline (§2.9). Thin: every change is a service."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet
 
     @extend_schema(request=RunCreateSerializer, responses={201: RunSerializer})
     def create(self, request: Request) -> Response:
-        """Validate (seed 000), store the run as pending and start it asynchronously."""
+        """Validate, store the run as pending and start it asynchronously."""
         serializer = RunCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         run = services.run_create(tenant=self.principal.tenant, actor=self.principal, **serializer.validated_data)
@@ -84,7 +84,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet
     @extend_schema(responses=RunResultsSerializer)
     @action(detail=True, methods=["get"])
     def results(self, request: Request, pk: str | None = None) -> Response:
-        """Seed 003's summary: totals, offer and channel breakdowns, the decision funnel."""
+        """The run's summary: totals, offer and channel breakdowns, the decision funnel."""
         run = self.get_object()
         body = {
             "run_id": run.pk,
@@ -145,7 +145,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet
     @extend_schema(request=ExecuteInlineSerializer, responses=ExecuteInlineResponseSerializer)
     @action(detail=False, methods=["post"], url_path="execute-inline")
     def execute_inline(self, request: Request) -> Response:
-        """Seed 001: execute an existing pending run in a background thread of this process and
+        """Execute an existing pending run in a background thread of this process and
         answer at once; poll GET /api/v1/runs/{id} for the outcome. Only a run still pending can
         be taken: one a worker has already started (running) or finished is a 409 with its
         ``currentStatus``, so no run is ever executed twice. Create runs with

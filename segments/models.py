@@ -84,7 +84,7 @@ class Segment(TenantModel):
     description = models.TextField(blank=True)
     filters = models.JSONField(default=dict, blank=True)
     # The view selecting the segment's customer ids; blank until the segment has been saved
-    # with filters that compile (seed 000: "has a materialized view").
+    # with filters that compile (docs/api-contract.md §1.5: "has a materialized view").
     view_name = models.CharField(max_length=63, blank=True)
     customer_count = models.PositiveIntegerField(default=0)
     last_refreshed_at = models.DateTimeField(null=True, blank=True)

@@ -81,7 +81,8 @@ def test_every_operation_documents_its_4xx_answers_with_the_error_shape(schema):
 
 def test_list_filters_document_their_400(schema):
     assert "400" in schema["paths"]["/api/v1/runs"]["get"]["responses"]
-    assert "400" in schema["paths"]["/api/v1/public/journeys/runs/{runId}"]["get"]["responses"]  # the seed pattern
+    # the UUID pattern (docs/api-contract.md §5.3)
+    assert "400" in schema["paths"]["/api/v1/public/journeys/runs/{runId}"]["get"]["responses"]
 
 
 def test_api_key_created_by_is_nullable(schema):

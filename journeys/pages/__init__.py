@@ -3,8 +3,8 @@
 - ``plans``: the plans list, a plan's steps drawn in order with live counts, its versions;
 - ``editing``: create / edit / publish / delete a plan;
 - ``bulk``: bulk enrol from a segment (with a dry-run preview first) and bulk cancel;
-- ``runs``: the execution runs list with seed 002's filters, one run's fields and event
-  timeline, pause / resume / cancel.
+- ``runs``: the execution runs list with the filters of docs/api-contract.md §3.4, one run's
+  fields and event timeline, pause / resume / cancel.
 
 Thin, as runs/pages.py: reads through journeys.selectors, every change through
 journeys.services; ``tenant_page`` refuses lesser roles (403) and another tenant's plan or run is

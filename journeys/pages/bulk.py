@@ -106,7 +106,7 @@ def plan_enrol(request: HttpRequest, principal: Principal, plan_id: str) -> Http
 @tenant_page(Role.EDITOR)
 @require_POST
 def plan_cancel_runs(request: HttpRequest, principal: Principal, plan_id: str) -> HttpResponse:
-    """Cancel every live run of the plan, with a reason (seed 002 bulkCancel by planId)."""
+    """Cancel every live run of the plan, with a reason (bulk cancel by planId, docs/api-contract.md §3.8)."""
     plan = plan_or_404(principal, plan_id)
     form = BulkCancelForm(request.POST)
     if not form.is_valid():

@@ -1,5 +1,5 @@
-"""The execution runs list with seed 002's filters, one run's fields and event timeline, and its
-pause / resume / cancel through journeys.services."""
+"""The execution runs list with the filters of docs/api-contract.md §3.4, one run's fields and
+event timeline, and its pause / resume / cancel through journeys.services."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 - ``plans``: plans and versions (create, edit, publish, delete);
 - ``enrolment``: runs started for one contact, in bulk, or by the public trigger;
 - ``runs``: pause / resume / cancel, one run or in bulk;
-- ``trigger``: seed 004's public trigger and its idempotency keys;
+- ``trigger``: the public trigger (docs/api-contract.md §5.5) and its idempotency keys;
 - ``ticks``: the clock and the tick's batches.
 """
 

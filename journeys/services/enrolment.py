@@ -1,4 +1,4 @@
-"""Enrolment: one contact (seed 002 execute) or many at once (bulkExecute).
+"""Enrolment: one contact (docs/api-contract.md §3.5) or many at once (bulk execute, §3.7).
 
 Enrolments of one plan queue on the plan's row lock, which makes the "already enrolled" check
 exact; the partial unique index (plan, customer) over live runs is the backstop. Lock order is
@@ -73,7 +73,7 @@ def _external_id(contact: Contact) -> str | None:
     if isinstance(contact, str):
         return contact
     if isinstance(contact, Mapping):
-        # seed 002: {contact: {id: "contact_123", email: …}}
+        # the engine API's contact (docs/api-contract.md §3.9): {contact: {id: "contact_123", email: …}}
         inner = contact.get("contact", contact)
         if isinstance(inner, Mapping):
             for key in ("id", "externalId", "external_id", "contactId", "contact_id"):
@@ -321,13 +321,13 @@ def execution_run_bulk_execute(
     batch_size: int = 100,
     dry_run: bool = False,
 ) -> dict[str, Any]:
-    """Enrol many contacts (or a segment's customers) at once; seed 002's bulkExecute.
+    """Enrol many contacts (or a segment's customers) at once; bulk execute (docs/api-contract.md §3.7).
 
     Set-based: one query for the contacts, one for those already enrolled, one for the suppressed,
     then the runs and their first events inserted ``batch_size`` at a time (COPY on PostgreSQL),
     each batch in its own savepoint. Returns ``{created, skipped, errors, skipped_by_reason,
-    skipped_details, errors_by_reason, error_details}``: skipped (seed 002: "already enrolled or
-    suppressed") is already_enrolled | suppressed; errors are unknown_contact (no such customer)
+    skipped_details, errors_by_reason, error_details}``: skipped (docs/api-contract.md §3.7: already enrolled or
+    suppressed) is already_enrolled | suppressed; errors are unknown_contact (no such customer)
     and write_failed (its batch could not be written). Details are capped at
     JOURNEYS_BULK_SKIPPED_DETAILS_MAX each; the counts are exact. ``dry_run`` counts without enrolling."""
     if not 1 <= batch_size <= MAX_BATCH_SIZE:
@@ -346,7 +346,7 @@ def execution_run_bulk_execute(
     suppressed = set(
         Customer.objects.filter(tenant=tenant).filter(_suppression_query(tenant=tenant)).values_list("id", flat=True)
     )
-    # Seed 002: "Skipped = already enrolled or suppressed"; a contact that does not exist is an error.
+    # docs/api-contract.md §3.7: skipped = already enrolled or suppressed; a contact that does not exist is an error.
     failures: list[dict[str, str]] = [{"contact_id": value, "reason": "unknown_contact"} for value in unknown]
     details: list[dict[str, str]] = []
     todo: list[tuple[int, str]] = []

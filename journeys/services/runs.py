@@ -125,7 +125,7 @@ def execution_run_cancel(
 
 @transaction.atomic
 def runs_bulk_cancel(*, tenant: Tenant, actor: Actor, filters: Mapping[str, Any], reason: str = "") -> int:
-    """Cancel every live run matching seed 002's filters (at least one); returns how many.
+    """Cancel every live run matching the filters of docs/api-contract.md §3.8 (at least one); returns how many.
     One audit entry for the whole operation, one event per run."""
     if not any(filters.get(key) for key in ("status", "plan_id", "contact_id", "started_after", "started_before")):
         raise ValidationError({"filters": "Give at least one filter: cancelling every run needs saying so per plan."})

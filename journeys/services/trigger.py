@@ -1,4 +1,4 @@
-"""Seed 004's trigger: a run started through the public API, with its Idempotency-Key."""
+"""The public trigger (docs/api-contract.md §5.5): a run started through the public API, with its Idempotency-Key."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def execution_run_trigger(
     variables: Mapping[str, Any] | None = None,
     idempotency_key: str | None = None,
 ) -> tuple[ExecutionRun, bool]:
-    """Seed 004's trigger: enrol a contact; returns the run and whether it was created now.
+    """The public trigger (docs/api-contract.md §5.5): enrol a contact; returns the run and whether it is new.
     With an ``Idempotency-Key`` the same key and body answer the first run again, another body
     is a 409. The plan lock serialises triggers of one journey; the unique (tenant, key) catches
     the same key racing on two journeys."""

@@ -1,4 +1,4 @@
-"""Runs as people handle them: create (seed 000's checks), dispatch or execute inline, cancel,
+"""Runs as people handle them: create (the checks of docs/api-contract.md §1.5), dispatch or execute inline, cancel,
 delete. Every change is audited."""
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def run_create(
     channel_ids: Iterable[str] | None = None,
     dispatch: bool = True,
 ) -> Run:
-    """Validate as seed 000 says, snapshot the flow's published version and store a pending run;
+    """Validate as docs/api-contract.md §1.5 says, snapshot the flow's published version and store a pending run;
     planning is enqueued after commit (``dispatch=False`` leaves that to the caller)."""
     if not decision_flow_id:
         raise ValidationError({"decision_flow_id": "This field is required."}, code=ErrorCode.REQUIRED)
@@ -118,7 +118,7 @@ def run_create(
 
 def run_dispatch(*, run_id: str) -> str:
     """Hand the run to the workers; with the broker down, run it in a background thread of
-    this process instead and record that (seed 001's inline fallback). Returns the mode."""
+    this process instead and record that (the broker-down fallback of docs/api-contract.md §2.9). Returns the mode."""
     from runs import tasks
 
     def inline(_: Exception) -> None:
@@ -143,7 +143,7 @@ def run_execute_in_thread(*, run_id: str) -> threading.Thread:
 
 @transaction.atomic
 def run_start_inline(*, tenant: Tenant, actor: Actor, run: Run) -> None:
-    """Seed 001's execute-inline: a pending run executes in a background thread of this
+    """Execute-inline (docs/api-contract.md §2.9): a pending run executes in a background thread of this
     process (after commit). Any other status is a 409."""
     locked = locks.run_for_update().get(pk=run.pk, tenant=tenant)
     if locked.status != RunStatus.PENDING:

@@ -1,4 +1,4 @@
-"""Seed 001's campaigns API: create with its defaults, list, detail, update, delete, trigger and
+"""The campaigns API (docs/api-contract.md §2): create with its defaults, list, detail, update, delete, trigger and
 the campaign-runs history."""
 
 from __future__ import annotations
@@ -448,7 +448,7 @@ def test_trigger_creates_a_campaign_run_and_its_run(editor, make_campaign, catal
 
 
 def test_trigger_with_an_api_key_is_manual_as_in_the_seed(editor, campaign):
-    # Seed 001's example: a person's trigger answers triggeredBy "manual", whatever the credential.
+    # docs/api-contract.md §2.8: a person's trigger answers triggeredBy "manual", whatever the credential.
     ok(trigger(editor, campaign.pk), 201)
     assert ok(trigger(editor, campaign.pk), 201)["triggeredBy"] == "manual"
     assert set(CampaignRun.objects.values_list("triggered_by", flat=True)) == {"manual"}

@@ -120,7 +120,7 @@ def test_json_lines_with_personalization(make_campaign, system_actor):
     assert record.path.endswith(".jsonl")
     lines = [json.loads(line) for line in _read(record).decode().splitlines()]
     assert len(lines) == len(_expected_rows(campaign_run))
-    # JSON is camelCase: the columns as configured (seed 001's snake_case) become camelCase keys
+    # JSON is camelCase: the columns as configured (snake_case, docs/api-contract.md §2.7) become camelCase keys
     assert set(lines[0]) == {"externalId", "offerName", "subject", "content"}
     assert all(line["subject"].startswith("Hi ") for line in lines)
     assert all(line["content"] == f"{line['offerName']} for you" for line in lines)

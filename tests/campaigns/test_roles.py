@@ -1,4 +1,4 @@
-"""Seed 001's roles on every campaign endpoint: viewer reads, editor creates, updates and
+"""Roles on every campaign endpoint (docs/api-contract.md §2.11): viewer reads, editor creates, updates and
 triggers, admin deletes, anonymous gets 401 and another tenant's admin gets 404."""
 
 from __future__ import annotations

@@ -132,8 +132,8 @@ def test_cron_is_required_for_cron(post):
 
 @pytest.mark.parametrize("schedule_type", [None, "manual", "daily", "weekly", "monthly"])
 def test_cron_with_the_seed_schedule_types_governs_the_schedule(post, schedule_type):
-    # Seed 001 documents scheduleCron beside its enum (manual, daily, weekly, monthly), "used when
-    # scheduleType does not cover the desired frequency": the expression wins.
+    # docs/api-contract.md §2.4, §6.2: a scheduleCron sent beside manual, daily, weekly or monthly is
+    # for a frequency they do not cover: the expression wins.
     extra = {} if schedule_type is None else {"scheduleType": schedule_type}
     body = ok(post(status="active", scheduleCron="30 6 * * 2", scheduleTimezone="UTC", **extra), 201)
     assert (body["scheduleType"], body["scheduleCron"]) == ("cron", "30 6 * * 2")

@@ -1,4 +1,4 @@
-"""Bulk enrolment and bulk cancel (seed 002), and listRuns' filters."""
+"""Bulk enrolment and bulk cancel (docs/api-contract.md §3.7, §3.8), and the run list's filters (§3.4)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def test_bulk_execute_counts_created_skipped_and_errors_with_reasons(tenant, wel
         [c.external_id for c in reachable] + [c.external_id for c in blocked] + ["nobody", reachable[2].external_id]
     )
     result = operations.bulk_execute(welcome, contacts, {"source": "bulk"}, batch_size=2)
-    # seed 002: "Skipped = already enrolled or suppressed"; a contact that does not exist is an error
+    # docs/api-contract.md §3.7: skipped = already enrolled or suppressed; a contact that does not exist is an error
     assert (result["created"], result["skipped"], result["errors"]) == (6, 5, 1)
     assert result["errorDetails"] == [{"contactId": "nobody", "reason": "unknown_contact"}]
     reasons = {(d["contactId"], d["reason"]) for d in result["skippedDetails"]}

@@ -1,4 +1,4 @@
-"""Run lifecycle through seed 002's Python API (journeys.operations): every transition, every
+"""Run lifecycle through the Python API of docs/api-contract.md §3.9 (journeys.operations): every transition, every
 invalid one (409 with the current status), waits waking at the right tick, and the event log."""
 
 from __future__ import annotations

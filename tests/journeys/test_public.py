@@ -1,4 +1,4 @@
-"""Seed 004's public journey API: the run-status endpoint's codes and status mapping, and the
+"""The public journey API (docs/api-contract.md §5): the run-status endpoint's codes and status mapping, and the
 trigger with its Idempotency-Key."""
 
 from __future__ import annotations
@@ -84,9 +84,9 @@ def test_run_status_codes(anonymous, viewer, outsider, run):
     malformed = viewer.get(url("not-a-uuid"))
     assert malformed.status_code == 400
     assert malformed.json()["fields"] == {
-        "runId": ["'not-a-uuid' is not a UUID of seed 004's form (xxxxxxxx-xxxx-Vxxx-Nxxx-xxxxxxxxxxxx, V 1-8, N 8-b)."]
+        "runId": ["'not-a-uuid' is not a UUID of the form (xxxxxxxx-xxxx-Vxxx-Nxxx-xxxxxxxxxxxx, V 1-8, N 8-b)."]
     }
-    # only seed 004's 8-4-4-4-12 form, though Python's uuid would read these too
+    # only the 8-4-4-4-12 form of docs/api-contract.md §5.3, though Python's uuid would read these too
     for other_form in (run.pk.hex, f"{{{run.pk}}}", f"urn:uuid:{run.pk}"):
         assert viewer.get(url(other_form)).status_code == 400, other_form
     assert viewer.get(url(str(run.pk).upper())).status_code == 200
@@ -115,7 +115,7 @@ def test_run_id_outside_the_seed_pattern_is_400(viewer, run_id):
 @pytest.mark.parametrize(
     "run_id",
     [
-        "3c90c3cc-0d44-4b50-8888-8dd25736052a",  # seed 004's example
+        "3c90c3cc-0d44-4b50-8888-8dd25736052a",  # the example of docs/api-contract.md §5.3
         "3C90C3CC-0D44-1B50-BFFF-8DD25736052A",  # version 1, variant B
         "3c90c3cc-0d44-8b50-9888-8dd25736052a",  # version 8, variant 9
         "00000000-0000-0000-0000-000000000000",  # nil
@@ -127,21 +127,21 @@ def test_run_id_in_the_seed_pattern_that_does_not_exist_is_404(viewer, run_id):
 
 
 def test_a_trailing_newline_is_outside_the_seed_pattern():
-    from journeys.uuids import is_seed_004_uuid
+    from journeys.uuids import is_public_uuid
 
-    assert is_seed_004_uuid("3c90c3cc-0d44-4b50-8888-8dd25736052a")
-    assert not is_seed_004_uuid("3c90c3cc-0d44-4b50-8888-8dd25736052a\n")
+    assert is_public_uuid("3c90c3cc-0d44-4b50-8888-8dd25736052a")
+    assert not is_public_uuid("3c90c3cc-0d44-4b50-8888-8dd25736052a\n")
 
 
 def test_schema_gives_the_run_id_the_seed_pattern():
     from drf_spectacular.generators import SchemaGenerator
 
-    from journeys.uuids import SEED_004_PATTERN
+    from journeys.uuids import PUBLIC_UUID_PATTERN
 
     schema = SchemaGenerator().get_schema(request=None, public=True)
     operation = schema["paths"]["/api/v1/public/journeys/runs/{runId}"]["get"]
     (parameter,) = [p for p in operation["parameters"] if p["name"] == "runId"]
-    assert parameter["schema"]["pattern"] == SEED_004_PATTERN
+    assert parameter["schema"]["pattern"] == PUBLIC_UUID_PATTERN
 
 
 def trigger_url(plan) -> str:

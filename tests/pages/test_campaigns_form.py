@@ -1,4 +1,4 @@
-"""The campaign form: editors only, every seed 001 field, the schedule builder (only the fields
+"""The campaign form: editors only, every field of docs/api-contract.md §2.2, the schedule builder (only the fields
 the type uses are sent), the live next-occurrences preview, and the service's validation shown
 beside each field with nothing written."""
 

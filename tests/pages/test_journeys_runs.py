@@ -1,4 +1,4 @@
-"""Execution runs: the list with seed 002's filters and pagination, one run's fields, variables
+"""Execution runs: the list with its filters (docs/api-contract.md §3.4) and pagination, one run's fields, variables
 and event timeline, pause / resume / cancel (a 409 of the service is an error message)."""
 
 from __future__ import annotations

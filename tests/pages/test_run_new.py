@@ -1,4 +1,4 @@
-"""The new-run page: editors only, seed 000's validation cases shown beside their field, the
+"""The new-run page: editors only, the validation cases of docs/api-contract.md §1.5 shown beside their field, the
 ad-hoc filter's live count, and a created run that lands on its detail page."""
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def test_creating_an_ad_hoc_run(as_editor, catalogue):
     assert run.name == "Next Best Action x ad-hoc filter"
 
 
-# --- errors beside their field (seed 000) --------------------------------------------------
+# --- errors beside their field (docs/api-contract.md §1.5) ---------------------------------
 
 
 def test_missing_flow_and_segment(as_editor, catalogue):

@@ -47,7 +47,7 @@ def finished_run(catalogue, system_actor, segment=None) -> Run:
     return services.run_execute_inline(run_id=run.pk)
 
 
-# --- create (seed 000) ---------------------------------------------------------------------
+# --- create (docs/api-contract.md §1.4, §1.5) ----------------------------------------------
 
 
 def test_create_answers_201_pending_with_seed_fields_and_location(editor, catalogue):
