@@ -145,7 +145,10 @@ class ServiceAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
         try:
-            return super().changelist_view(request, extra_context)
+            # atomic: Django logs a bulk delete's LogEntry rows before deleting; a refusal rolls
+            # them back with the rows, so the history never says "deleted" of a row still there
+            with transaction.atomic():
+                return super().changelist_view(request, extra_context)
         except SERVICE_ERRORS as exc:  # the bulk delete, rolled back whole
             return self._refused(request, exc, "Nothing was deleted")
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -355,3 +357,14 @@ def test_manual_recommendations_are_work_items_agents_mark_done(
     sms_item = Delivery.objects.filter(campaign_run=campaign_run, mode="integration").first()
     assert sms_item is not None
     assert editor.post(f"/api/v1/campaigns/work-queue/{sms_item.pk}/done").status_code == 404
+
+
+def test_a_web_process_has_the_delivery_task_that_retries_enqueue_by_name() -> None:
+    """``deliveries_dispatch`` looks ``campaigns.deliver_batch`` up by name; a web process
+    (config.wsgi) imports no tasks module of its own, so the app config must register them."""
+    code = "import config.wsgi; from celery import current_app; print('campaigns.deliver_batch' in current_app.tasks)"
+    done = subprocess.run(  # noqa: S603  (this interpreter, our code)
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "True"

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.contrib import admin
+from django.contrib.admin.models import DELETION, LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.db.models import Model
@@ -152,6 +153,8 @@ def test_bulk_delete_goes_through_the_service_and_deletes_nothing_when_one_is_re
     assert response.status_code == 200
     assert Offer.objects.filter(pk__in=[free.pk, used.pk]).count() == 2
     assert any("Nothing was deleted" in text and "nba" in text for text in messages_of(response))
+    # Django logs a bulk delete before deleting: the refusal rolls that history back too
+    assert not LogEntry.objects.filter(action_flag=DELETION).exists()
     response = client.post(changelist, {**action, "_selected_action": [free.pk]})
     assert response.status_code == 302
     assert not Offer.objects.filter(pk=free.pk).exists()
