@@ -91,6 +91,7 @@ def import_stream(
             on_batch(stats)
         batch.clear()
 
+    analyzed = False
     try:
         records, check = records_of(stream, format, schema)
         for record in records:
@@ -103,6 +104,9 @@ def import_stream(
                 batch.append(row)
             if stats.processed % size == 0:
                 flush()
+                if not analyzed and stats.created:
+                    writers.analyze_after_first_batch()
+                    analyzed = True
     except HeaderError as exc:
         stats.add_errors(exc.problems)
         stats.fatal = str(exc)
