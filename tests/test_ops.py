@@ -127,9 +127,13 @@ def test_task_sent_while_the_worker_is_dead_runs_after_restart(celery_worker_pro
     # notices the closed socket is handed to that dead client and lost (no broker keeps a message
     # popped by a consumer that died before reading it; what is tested is the restart).
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    wait_for(
-        lambda: broker.info("clients")["blocked_clients"] == 0, message="the dead worker still blocks on the queue"
-    )
+
+    def blocked_clients() -> int:
+        info = broker.info("clients")
+        assert isinstance(info, dict)
+        return int(info["blocked_clients"])
+
+    wait_for(lambda: blocked_clients() == 0, message="a dead worker still blocks on the queue")
     token = uuid.uuid4().hex
 
     healthcheck_roundtrip.delay(tenant.pk, token)
