@@ -21,8 +21,12 @@ from runs.models import Recommendation, Run, RunChunk
 from segments import sql
 from segments.selectors import customer_where
 
-# Ids read per query while snapshotting an audience: 100,000 ints ≈ 0.1 s and 4 MB.
-SNAPSHOT_PAGE = 100_000
+# Ids read per query while snapshotting an audience: 1,000,000 ints ≈ 0.3 s and 8 MB, whatever
+# the audience's size (a run plans page by page).
+SNAPSHOT_PAGE = 1_000_000
+# A binary COPY row of one bigint: field count (int16), length (int32), value (int64).
+_ID_ROW = np.dtype([("fields", ">i2"), ("length", ">i4"), ("id", ">i8")])
+_COPY_HEADER = 19  # signature (11), flags (4), extension length (4)
 RECOMMENDATION_COLUMNS = ("run_id", "customer_id", "rank", "offer_id", "channel_id", "creative_id", "score")
 
 
@@ -40,10 +44,11 @@ def audience_filters(run: Run) -> dict[str, Any]:
     raise AudienceError("The run has no audience: neither ad-hoc filters nor its segment's filters were recorded.")
 
 
-def audience_ids(run: Run) -> Iterator[np.ndarray]:
-    """The run's customer ids, ascending, in keyset pages, selected by ``audience_filters``
-    against the customer table (what the segment's view would select, as of the run's creation).
-    (1M ids ≈ 1 s on PostgreSQL; a COPY is no faster, the server sends one message per row.)"""
+def audience_ids(run: Run, page_size: int = SNAPSHOT_PAGE) -> Iterator[np.ndarray]:
+    """The run's customer ids, ascending, in keyset pages of ``page_size``, selected by
+    ``audience_filters`` against the customer table (what the segment's view would select, as of
+    the run's creation). On PostgreSQL each page is one binary COPY read by numpy: 1M ids in
+    ~0.3 s, where fetching rows took ~0.8 s."""
     where = customer_where(tenant=run.tenant, filters=audience_filters(run))
     table = sql.quote_identifier(sql.CUSTOMER_TABLE)
     after = 0
@@ -51,17 +56,30 @@ def audience_ids(run: Run) -> Iterator[np.ndarray]:
         while True:
             # No parameters: the compiled condition may hold a literal "%" that a placeholder pass
             # would read; the two numbers are ours.
-            cursor.execute(
+            select = (
                 f'SELECT "id" FROM {table} WHERE ({where}) AND "id" > {int(after)} '  # noqa: S608  (compiled SQL)
-                f'ORDER BY "id" LIMIT {SNAPSHOT_PAGE}'
+                f'ORDER BY "id" LIMIT {int(page_size)}'
             )
-            page = np.fromiter((row[0] for row in cursor.fetchall()), dtype=np.int64)
+            if connection.vendor == "postgresql":
+                page = _copy_ids(cursor, select)
+            else:
+                cursor.execute(select)
+                page = np.fromiter((row[0] for row in cursor.fetchall()), dtype=np.int64)
             if page.size == 0:
                 return
             yield page
-            if page.size < SNAPSHOT_PAGE:
+            if page.size < page_size:
                 return
             after = int(page[-1])
+
+
+def _copy_ids(cursor: Any, select: str) -> np.ndarray:
+    buffer = bytearray()
+    with cursor.cursor.copy(f"COPY ({select}) TO STDOUT (FORMAT BINARY)") as copy:
+        for block in copy:
+            buffer += block
+    rows = (len(buffer) - _COPY_HEADER - 2) // _ID_ROW.itemsize
+    return np.frombuffer(buffer, dtype=_ID_ROW, count=rows, offset=_COPY_HEADER)["id"].astype(np.int64)
 
 
 def run_context(run: Run) -> DecisionContext:
@@ -80,7 +98,7 @@ class ChunkOutcome:
 
 def chunk_decide(*, tenant: Tenant, chunk: RunChunk, context: DecisionContext) -> ChunkOutcome:
     """Load the chunk's customers in one query and decide for all of them at once."""
-    ids = np.asarray(chunk.customer_ids, dtype=np.int64)
+    ids = chunk.ids()
     frame = customer_frame(
         tenant=tenant,
         first_id=chunk.first_customer_id,
@@ -119,6 +137,16 @@ def recommendation_frame(run_id: str, outcome: ChunkOutcome, context: DecisionCo
             "score": pl.Series(decisions.score, dtype=pl.Float64),
         }
     )
+
+
+def recommendation_breakdown(rows: pl.DataFrame) -> list[list[Any]]:
+    """[offer id, channel id, rows, rows of rank 1] of a chunk's rows, for the run's summary."""
+    if rows.height == 0:
+        return []
+    counted = rows.group_by("offer_id", "channel_id").agg(
+        pl.len().alias("rows"), (pl.col("rank") == 1).sum().alias("firsts")
+    )
+    return [[o, c, int(n), int(f)] for o, c, n, f in counted.sort("offer_id", "channel_id").iter_rows()]
 
 
 def _copy_in(table: str, columns: tuple[str, ...], rows: pl.DataFrame) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 from django.db import models
 from django.utils import timezone
 
@@ -159,14 +160,16 @@ class ChunkStatus(models.TextChoices):
 
 class RunChunk(models.Model):
     """A slice of a run's customers, processed by one task. The customer ids are the run's
-    snapshot of its segment taken at planning, so later segment changes do not move it."""
+    snapshot of its segment taken at planning, so later segment changes do not move it: an
+    ascending int64 array (little-endian bytes, 8 per customer; ``ids()`` reads it), which a
+    20,000-customer chunk stores and reads in microseconds where a JSON list took milliseconds."""
 
     id = models.BigAutoField(primary_key=True)
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="chunks")
     seq = models.PositiveIntegerField()
     first_customer_id = models.BigIntegerField()
     last_customer_id = models.BigIntegerField()
-    customer_ids = models.JSONField()
+    customer_ids = models.BinaryField()
     size = models.PositiveIntegerField()
     status = models.CharField(max_length=10, choices=ChunkStatus.choices, default=ChunkStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -175,6 +178,9 @@ class RunChunk(models.Model):
     worker = models.CharField(max_length=200, blank=True)
     recommendation_count = models.PositiveIntegerField(default=0)
     funnel = models.JSONField(null=True, blank=True)
+    # The chunk's rows counted by [offer id, channel id, rows, rows of rank 1], written with
+    # them: the run's summary adds these up instead of reading its rows again.
+    breakdown = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -189,6 +195,14 @@ class RunChunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run_id} #{self.seq}"
+
+    @staticmethod
+    def pack(ids: np.ndarray) -> bytes:
+        return np.ascontiguousarray(ids, dtype="<i8").tobytes()
+
+    def ids(self) -> np.ndarray:
+        """The chunk's customer ids (a ValueError for stored bytes that are not an int64 array)."""
+        return np.frombuffer(bytes(self.customer_ids), dtype="<i8").astype(np.int64)
 
 
 class Recommendation(models.Model):

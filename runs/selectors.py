@@ -52,26 +52,27 @@ def runs_for(*, tenant: Tenant) -> QuerySet[Run]:
 # --- summary -------------------------------------------------------------------------------
 
 
-def run_summary_compute(*, run: Run, completed_at: Any) -> dict[str, Any]:
+def run_summary_compute(*, run: Run, completed_at: Any, recount: bool = False) -> dict[str, Any]:
     """The summary of docs/api-contract.md §4.4: totals, average offers per customer, execution time, offer and
-    channel breakdowns (count, percent of total) by SQL aggregates, and the merged funnel."""
-    table = Recommendation._meta.db_table
+    channel breakdowns (count, percent of total), and the merged funnel.
+
+    The breakdowns add up the chunks' own counts (written with their rows); they are counted
+    from the rows instead (one GROUP BY pass, ~2 s per 3M rows) when ``recount`` says the rows
+    changed after the chunks wrote them, or a chunk has no counts."""
     by_offer: dict[str, int] = {}
     by_channel: dict[str, int] = {}
     with_recommendations = 0
-    with connection.cursor() as cursor:
-        # one pass over the run's rows; every customer with a recommendation has one of rank 1
-        cursor.execute(
-            f"SELECT offer_id, channel_id, COUNT(*), SUM(CASE WHEN rank = 1 THEN 1 ELSE 0 END) "  # noqa: S608
-            f"FROM {table} WHERE run_id = %s GROUP BY offer_id, channel_id",
-            [run.pk],
-        )
-        for offer_id, channel_id, count, firsts in cursor.fetchall():
+    chunks = RunChunk.objects.filter(run=run, status=ChunkStatus.DONE)
+    parts: list[Any] = [] if recount else list(chunks.values_list("breakdown", flat=True).iterator(chunk_size=1000))
+    if recount or any(part is None for part in parts):
+        parts = [_breakdown_of_rows(run)]
+    for part in parts:
+        for offer_id, channel_id, count, firsts in part:
             by_offer[offer_id] = by_offer.get(offer_id, 0) + count
             by_channel[channel_id] = by_channel.get(channel_id, 0) + count
             with_recommendations += int(firsts or 0)
     funnel: dict[str, Any] | None = None
-    for part in RunChunk.objects.filter(run=run, status=ChunkStatus.DONE).values_list("funnel", flat=True).iterator():
+    for part in chunks.values_list("funnel", flat=True).iterator(chunk_size=1000):
         if part:
             funnel = merge_funnels(funnel, part)
     total = sum(by_offer.values())
@@ -90,6 +91,18 @@ def run_summary_compute(*, run: Run, completed_at: Any) -> dict[str, Any]:
         "channel_counts": by_channel,
         "funnel": funnel or {"customers": 0, "offers": {}, "customers_without_offers": {}},
     }
+
+
+def _breakdown_of_rows(run: Run) -> list[list[Any]]:
+    """[offer id, channel id, rows, rows of rank 1] counted from the run's rows in one pass
+    (every customer with a recommendation has one of rank 1)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT offer_id, channel_id, COUNT(*), SUM(CASE WHEN rank = 1 THEN 1 ELSE 0 END) "  # noqa: S608
+            f"FROM {Recommendation._meta.db_table} WHERE run_id = %s GROUP BY offer_id, channel_id",
+            [run.pk],
+        )
+        return [list(row) for row in cursor.fetchall()]
 
 
 def _percent(count: int, total: int) -> float:

@@ -95,18 +95,12 @@ def _plan(*, run_id: str, dispatch: bool) -> list[int]:
     run = locks.run_for_update().select_related("tenant").filter(pk=run_id).first()
     if run is None or run.status != RunStatus.PENDING:
         return []
-    pages = list(datapath.audience_ids(run))
-    ids = np.concatenate(pages) if pages else np.zeros(0, dtype=np.int64)
-    size = chunk_size(int(ids.size))
-    starts = range(0, ids.size, size)
-    chunks = [_chunk(run, seq, ids[start : start + size].tolist()) for seq, start in enumerate(starts)]
-    total = int(ids.size)
-    RunChunk.objects.bulk_create(chunks, batch_size=500)
+    total, chunk_count = _snapshot(run)
     now = timezone.now()
     Run.objects.filter(pk=run.pk).update(
         status=RunStatus.RUNNING,
         total_customers=total,
-        chunk_count=len(chunks),
+        chunk_count=chunk_count,
         recovery_attempts=0,
         started_at=now,
         updated_at=now,
@@ -117,7 +111,7 @@ def _plan(*, run_id: str, dispatch: bool) -> list[int]:
         action="start",
         instance=run,
         before={"status": RunStatus.PENDING},
-        after={"status": RunStatus.RUNNING, "total_customers": total, "chunks": len(chunks)},
+        after={"status": RunStatus.RUNNING, "total_customers": total, "chunks": chunk_count},
     )
     chunk_ids = list(RunChunk.objects.filter(run=run).order_by("seq").values_list("pk", flat=True))
     if not chunk_ids:
@@ -125,6 +119,31 @@ def _plan(*, run_id: str, dispatch: bool) -> list[int]:
     elif dispatch:
         transaction.on_commit(lambda: _dispatch_chunks(chunk_ids), robust=True)
     return chunk_ids
+
+
+def _snapshot(run: Run) -> tuple[int, int]:
+    """Write the run's chunks page by page of its audience (memory bounded by a page, whatever
+    the audience's size); returns (customers, chunks). A page holds at least
+    RUNS_TARGET_CHUNKS chunks of the largest size, so a first page that is not full is the whole
+    audience and sizes the chunks, and a full one means chunks of the largest size."""
+    page_size = max(datapath.SNAPSHOT_PAGE, settings.RUNS_TARGET_CHUNKS * settings.RUNS_CHUNK_SIZE_MAX)
+    size = 0
+    seq = total = 0
+    pending = np.zeros(0, dtype=np.int64)
+    for page in datapath.audience_ids(run, page_size=page_size):
+        if not size:
+            size = chunk_size(int(page.size) if page.size < page_size else page_size)
+        total += int(page.size)
+        pending = np.concatenate([pending, page]) if pending.size else page
+        whole = pending.size - pending.size % size if page.size == page_size else pending.size
+        chunks = [_chunk(run, seq + i, pending[start : start + size]) for i, start in enumerate(range(0, whole, size))]
+        RunChunk.objects.bulk_create(chunks, batch_size=100)
+        seq += len(chunks)
+        pending = pending[whole:]
+    if pending.size:
+        RunChunk.objects.bulk_create([_chunk(run, seq, pending)])
+        seq += 1
+    return total, seq
 
 
 def chunk_size(total: int) -> int:
@@ -135,9 +154,14 @@ def chunk_size(total: int) -> int:
     return min(max(wanted, settings.RUNS_CHUNK_SIZE_MIN), settings.RUNS_CHUNK_SIZE_MAX)
 
 
-def _chunk(run: Run, seq: int, ids: list[int]) -> RunChunk:
+def _chunk(run: Run, seq: int, ids: np.ndarray) -> RunChunk:
     return RunChunk(
-        run=run, seq=seq, first_customer_id=ids[0], last_customer_id=ids[-1], customer_ids=ids, size=len(ids)
+        run=run,
+        seq=seq,
+        first_customer_id=int(ids[0]),
+        last_customer_id=int(ids[-1]),
+        customer_ids=RunChunk.pack(ids),
+        size=int(ids.size),
     )
 
 
@@ -255,6 +279,7 @@ def _chunk_decide_and_write(chunk_id: int, attempt: int, *, finalize: bool) -> b
                 status=ChunkStatus.DONE,
                 recommendation_count=rows.height,
                 funnel=outcome.funnel,
+                breakdown=datapath.recommendation_breakdown(rows),
                 finished_at=timezone.now(),
                 lease_expires_at=None,
             )
@@ -371,7 +396,8 @@ def _finalize(*, run_id: str) -> Run | None:
             error = ""
         # e.g. a campaign's volume constraints: they drop rows, so they go before the summary
         extra = hooks.run_before_summary(run) if status != RunStatus.FAILED else {}
-        summary = {**selectors.run_summary_compute(run=run, completed_at=now), **extra}
+        # a hook that answered may have changed the rows: then they are counted again
+        summary = {**selectors.run_summary_compute(run=run, completed_at=now, recount=bool(extra)), **extra}
         Run.objects.filter(pk=run.pk).update(
             status=status,
             summary=summary,

@@ -63,7 +63,7 @@ def test_editing_the_segment_of_a_pending_run_does_not_move_it(catalogue, system
     gold = set(Customer.objects.filter(tenant=catalogue.tenant, attributes__tier="gold").values_list("id", flat=True))
     seg.segment_update(tenant=catalogue.tenant, actor=system_actor, instance=catalogue.gold, data={"filters": {}})
     services.run_plan(run_id=run.pk, dispatch=False)
-    planned = {cid for chunk in RunChunk.objects.filter(run=run) for cid in chunk.customer_ids}
+    planned = {int(cid) for chunk in RunChunk.objects.filter(run=run) for cid in chunk.ids()}
     assert planned == gold
     assert 0 < len(gold) < 60
 
@@ -100,7 +100,7 @@ def test_ad_hoc_filters_with_a_percent_sign_plan(catalogue, system_actor):
 # --- every failure ends the run visibly ----------------------------------------------------
 
 
-def _violate_a_constraint(run: Run):
+def _violate_a_constraint(run: Run, **_: object):
     """A database error inside planning's transaction (on PostgreSQL it aborts the transaction,
     as a missing view did): processed > total breaks the run's check constraint."""
     Run.objects.filter(pk=run.pk).update(processed_customers=F("total_customers") + 1)
@@ -143,7 +143,7 @@ def test_the_reaper_resends_a_lost_planning_without_failing_a_run_that_waits_in_
     assert (run.status, run.recovery_attempts) == (RunStatus.RUNNING, 0)
 
 
-def _lost_connection(run: Run):
+def _lost_connection(run: Run, **_: object):
     raise OperationalError("database is locked")
     yield  # pragma: no cover
 

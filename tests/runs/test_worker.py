@@ -83,7 +83,7 @@ def test_chunk_that_keeps_failing_ends_completed_with_errors(celery_worker_proce
     with override_settings(RUNS_CHUNK_SIZE=30):
         services.run_plan(run_id=run.pk, dispatch=False)
     good, bad = RunChunk.objects.filter(run=run).order_by("seq")
-    RunChunk.objects.filter(pk=bad.pk).update(first_customer_id=-5, last_customer_id=-1, customer_ids="not a list")
+    RunChunk.objects.filter(pk=bad.pk).update(first_customer_id=-5, last_customer_id=-1, customer_ids=b"not int64")
     from runs.tasks import process_chunk
 
     process_chunk.delay(good.pk)
