@@ -162,12 +162,7 @@ def _rewrite(run_id: str, frame: pl.DataFrame) -> None:
     with connection.cursor() as cursor:
         for batch in _batches(touched.to_list()):
             clause, params = _in_clause(batch)
-            # bounded by the batch's range too: the rows' BRIN index reads a range, not a list
-            cursor.execute(
-                f"DELETE FROM {table} WHERE run_id = %s AND customer_id >= %s AND customer_id <= %s "  # noqa: S608
-                f"AND customer_id {clause}",
-                [run_id, batch[0], batch[-1], *params],
-            )
+            cursor.execute(f"DELETE FROM {table} WHERE run_id = %s AND customer_id {clause}", [run_id, *params])  # noqa: S608
     kept = (
         frame.filter(pl.col("keep") & pl.col("customer_id").is_in(touched.implode()))
         .sort(["customer_id", "rank"])

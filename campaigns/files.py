@@ -34,7 +34,7 @@ from decisionflows.personalization import render
 from kaireon.csvexport import CsvWriter
 from kaireon.naming import camel
 from runs.models import Recommendation, RunStatus
-from runs.selectors import EXPORT_PAGE, customer_fields, customer_windows, in_window, of_customers, offer_fields
+from runs.selectors import EXPORT_PAGE, customer_fields, offer_fields
 from segments.models import Customer
 
 EXTENSIONS = {"csv": "csv", "json": "jsonl"}
@@ -50,12 +50,18 @@ def file_columns(file_config: dict[str, Any]) -> list[str]:
 
 
 def _pages(run_id: str) -> Iterator[list[int]]:
-    """The run's customers, ascending, a window of them at a time."""
-    for low, high in customer_windows(run_id):
-        window = in_window(Recommendation.objects.filter(run_id=run_id), low, high)
-        ids = list(window.order_by("customer_id").values_list("customer_id", flat=True).distinct())
-        for start in range(0, len(ids), EXPORT_PAGE):
-            yield ids[start : start + EXPORT_PAGE]
+    after = 0
+    while True:
+        ids = list(
+            Recommendation.objects.filter(run_id=run_id, customer_id__gt=after)
+            .order_by("customer_id")
+            .values_list("customer_id", flat=True)
+            .distinct()[:EXPORT_PAGE]
+        )
+        if not ids:
+            return
+        yield ids
+        after = ids[-1]
 
 
 def file_rows(campaign_run: CampaignRun, columns: Sequence[str]) -> Iterator[dict[str, Any]]:
@@ -70,7 +76,7 @@ def file_rows(campaign_run: CampaignRun, columns: Sequence[str]) -> Iterator[dic
     personalize = any(c in config.PERSONALIZATION_COLUMNS for c in columns)
     for ids in _pages(run.pk):
         customers = {c.pk: c for c in Customer.objects.filter(pk__in=ids)}
-        recs = of_customers(Recommendation.objects.filter(run_id=run.pk), ids).order_by("customer_id", "rank")
+        recs = Recommendation.objects.filter(run_id=run.pk, customer_id__in=ids).order_by("customer_id", "rank")
         for rec in recs.values_list("customer_id", "rank", "offer_id", "channel_id", "creative_id", "score"):
             customer_id, rank, offer_id, channel_id, creative_id, score = rec
             customer = customers.get(customer_id)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from django.db import OperationalError, connection, transaction
+from django.db import connection
 
 from decisionflows.engine import DecisionContext, Decisions, decide
 from decisionflows.loading import attribute_types, build_context, customer_frame, load_history
@@ -173,38 +173,6 @@ def _copy_in(table: str, columns: tuple[str, ...], rows: pl.DataFrame) -> None:
 
 def recommendations_write(rows: pl.DataFrame) -> None:
     _copy_in(Recommendation._meta.db_table, RECOMMENDATION_COLUMNS, rows)
-
-
-def recommendations_clear(*, run_id: str, first_customer_id: int, last_customer_id: int) -> int:
-    """Delete a run's rows of customers in [first, last]: what an earlier attempt at the chunk
-    may have left (nothing, as its rows commit with the chunk's ``done``; the table has no key
-    that would refuse a second copy, so a retried attempt makes sure)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {Recommendation._meta.db_table} "  # noqa: S608  (our table)
-            "WHERE run_id = %s AND customer_id >= %s AND customer_id <= %s",
-            [run_id, first_customer_id, last_customer_id],
-        )
-        return int(cursor.rowcount)
-
-
-BRIN_INDEX = "runs_recommendation_run_customer_brin"
-
-
-def recommendations_summarize() -> None:
-    """Summarise the BRIN index's new block ranges (PostgreSQL), so reads by run and customer
-    skip the rows just written instead of reading every block not yet summarised. Outside any
-    transaction that writes; best effort: when another session holds the index's lock (a worker
-    summarising, autovacuum), that one or the next chunk's call does it."""
-    if connection.vendor != "postgresql":
-        return
-    try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SET LOCAL lock_timeout = '100ms'")
-            cursor.execute("SELECT brin_summarize_new_values(%s::regclass)", [BRIN_INDEX])
-            cursor.execute("SET LOCAL lock_timeout TO DEFAULT")  # a caller's transaction goes on as it was
-    except OperationalError:
-        return
 
 
 def contact_history_keep(*, run: Run) -> int:

@@ -242,62 +242,17 @@ class _Catalogue:
         }
 
 
-# Customers per read of a run's rows by keyset: the rows' BRIN index (PostgreSQL) finds a range
-# of customers, not the next N of them, so pages are read window by window.
-WINDOW_CUSTOMERS = 2_000
-
-
-def customer_windows(run_id: str, *, after: int = 0) -> Iterator[tuple[int, int | None]]:
-    """Consecutive customer-id windows (low, high] covering the run's customers above ``after``,
-    each about WINDOW_CUSTOMERS of them (sized from its chunks' ranges, which hold every customer
-    a run has rows for). Read in order, they give a run's rows in customer order, each window one
-    index range read. A run without chunks (none planned) is one open window."""
-    low = after
-    chunks = (
-        RunChunk.objects.filter(run_id=run_id)
-        .order_by("first_customer_id")
-        .values_list("first_customer_id", "last_customer_id", "size")
-    )
-    planned = False
-    for first, last, size in chunks.iterator(chunk_size=500):
-        planned = True
-        span = max(1, (last - first + 1) * WINDOW_CUSTOMERS // max(size, 1))
-        while low < last:
-            high = min(max(low, first - 1) + span, last)
-            yield low, high
-            low = high
-    if not planned:
-        yield low, None
-
-
-def in_window(queryset: QuerySet[Recommendation], low: int, high: int | None) -> QuerySet[Recommendation]:
-    queryset = queryset.filter(customer_id__gt=low)
-    return queryset if high is None else queryset.filter(customer_id__lte=high)
-
-
-def of_customers(queryset: QuerySet[Recommendation], ids: Sequence[int]) -> QuerySet[Recommendation]:
-    """The rows of these customers, bounded by their range too (the BRIN index reads a range;
-    a list alone would make it read the whole run)."""
-    return queryset.filter(customer_id__in=ids, customer_id__gte=min(ids), customer_id__lte=max(ids))
-
-
 def _page_customer_ids(
     run: Run, *, after: int, limit: int, customer_id: int | None, offer_id: str | None, channel_id: str | None
 ) -> list[int]:
-    queryset = Recommendation.objects.filter(run=run)
+    queryset = Recommendation.objects.filter(run=run, customer_id__gt=after)
+    if customer_id is not None:
+        queryset = queryset.filter(customer_id=customer_id)
     if offer_id:
         queryset = queryset.filter(offer_id=offer_id)
     if channel_id:
         queryset = queryset.filter(channel_id=channel_id)
-    if customer_id is not None:
-        return [customer_id] if customer_id > after and queryset.filter(customer_id=customer_id).exists() else []
-    ids: list[int] = []
-    for low, high in customer_windows(run.pk, after=after):
-        window = in_window(queryset, low, high).order_by("customer_id").values_list("customer_id", flat=True)
-        ids += window.distinct()[: limit - len(ids)]
-        if len(ids) >= limit:
-            break
-    return ids
+    return list(queryset.order_by("customer_id").values_list("customer_id", flat=True).distinct()[:limit])
 
 
 def run_customers_page(
@@ -334,7 +289,7 @@ def _customer_items(run: Run, ids: Sequence[int], catalogue: _Catalogue) -> list
         return []
     customers = {c.pk: c for c in Customer.objects.filter(pk__in=ids)}
     rows: dict[int, list[Recommendation]] = {}
-    for row in of_customers(Recommendation.objects.filter(run=run), ids).order_by("customer_id", "rank"):
+    for row in Recommendation.objects.filter(run=run, customer_id__in=ids).order_by("customer_id", "rank"):
         rows.setdefault(row.customer_id, []).append(row)
     items = []
     for customer_id in ids:

@@ -266,10 +266,6 @@ def _chunk_decide_and_write(chunk_id: int, attempt: int, *, finalize: bool) -> b
         owned = locks.chunk_for_update().filter(pk=chunk_id, status=ChunkStatus.RUNNING, attempts=attempt).exists()
         if not owned:
             return False
-        if attempt > 1:
-            datapath.recommendations_clear(
-                run_id=run.pk, first_customer_id=chunk.first_customer_id, last_customer_id=chunk.last_customer_id
-            )
         datapath.recommendations_write(rows)
         # The run row is locked only now, after the write (the counter UPDATE below locks it
         # anyway): a cancel either committed before this, and the rows are rolled back, or waits
@@ -293,7 +289,6 @@ def _chunk_decide_and_write(chunk_id: int, attempt: int, *, finalize: bool) -> b
             status=ChunkStatus.CANCELLED, finished_at=timezone.now(), lease_expires_at=None
         )
         return False
-    datapath.recommendations_summarize()
     if last and finalize:
         _enqueue_finalize(run.pk)
     return last

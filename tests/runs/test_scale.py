@@ -9,7 +9,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from runs import datapath, selectors, services
-from runs.models import ChunkStatus, Recommendation, Run, RunChunk, RunStatus
+from runs.models import ChunkStatus, Recommendation, RunChunk, RunStatus
 from segments.models import Customer
 from tests.runs.test_execution import new_run
 
@@ -113,100 +113,3 @@ def test_chunk_ids_are_stored_as_an_int64_array(catalogue):
         stored = bytes(cursor.fetchone()[0])
     assert len(stored) == 8 * chunk.size
     assert int.from_bytes(stored[:8], "little") == chunk.first_customer_id
-
-
-# --- rows without a key: read by windows, written once --------------------------------------
-
-
-@pytest.mark.django_db
-def test_windows_cover_the_run_customers_in_order(catalogue, monkeypatch):
-    monkeypatch.setattr(selectors, "WINDOW_CUSTOMERS", 4)
-    run = _run(catalogue)
-    with override_settings(RUNS_CHUNK_SIZE=9):
-        services.run_plan(run_id=run.pk, dispatch=False)
-    chunks = list(RunChunk.objects.filter(run=run).order_by("seq"))
-    windows = list(selectors.customer_windows(run.pk))
-    lows, highs = [low for low, _ in windows], [high for _, high in windows]
-    assert lows[0] == 0
-    assert highs[-1] == chunks[-1].last_customer_id
-    assert lows[1:] == highs[:-1]  # consecutive, no gap, no overlap
-    planned = [int(i) for c in chunks for i in c.ids()]
-    per_window = [[i for i in planned if low < i <= high] for low, high in windows]
-    assert [i for window in per_window for i in window] == planned
-    assert max(len(w) for w in per_window) <= 5  # about WINDOW_CUSTOMERS each
-    after = planned[20]
-    assert next(iter(selectors.customer_windows(run.pk, after=after)))[0] == after
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("limit", [1, 4, 7, 100])
-def test_result_pages_read_by_windows_give_every_customer_once_in_order(catalogue, monkeypatch, limit):
-    monkeypatch.setattr(selectors, "WINDOW_CUSTOMERS", 3)
-    run = _run(catalogue)
-    with override_settings(RUNS_CHUNK_SIZE=8):
-        _execute(run)
-    expected = list(
-        Recommendation.objects.filter(run=run).order_by("customer_id").values_list("customer_id", flat=True).distinct()
-    )
-    assert len(expected) > 30
-    seen: list[int] = []
-    after = 0
-    while True:
-        items, cursor = selectors.run_customers_page(run, after=after, limit=limit)
-        seen += [item["customer_ref"] for item in items]
-        assert all(item["recommendations"] for item in items)
-        if cursor is None:
-            break
-        after = cursor
-    assert seen == expected
-    exported = [line.split(",")[0] for line in "".join(selectors.run_export(run, "csv")).splitlines()[1:]]
-    assert exported == [
-        str(row[0])
-        for row in Recommendation.objects.filter(run=run).order_by("customer_id", "rank").values_list("customer_id")
-    ]
-
-
-@pytest.mark.django_db
-def test_a_retried_attempt_replaces_the_rows_its_range_holds(catalogue):
-    """The table has no key refusing a second copy (PostgreSQL): rows left in a chunk's range
-    when it is taken again are replaced, not doubled."""
-    run = _run(catalogue)
-    with override_settings(RUNS_CHUNK_SIZE=30):
-        services.run_plan(run_id=run.pk, dispatch=False)
-    first = RunChunk.objects.filter(run=run).order_by("seq").first()
-    services.run_chunk_process(chunk_id=first.pk, finalize=False)
-    written = list(
-        Recommendation.objects.filter(run=run)
-        .order_by("customer_id", "rank")
-        .values_list("customer_id", "rank", "offer_id")
-    )
-    assert written
-    # as if the attempt's worker died after its rows landed but before anyone saw the chunk done
-    RunChunk.objects.filter(pk=first.pk).update(status=ChunkStatus.PENDING)
-    Run.objects.filter(pk=run.pk).update(chunks_done=0, processed_customers=0, recommendation_count=0)
-    assert services.run_chunk_process(chunk_id=first.pk, finalize=False) is False
-    first.refresh_from_db()
-    assert first.attempts == 2
-    again = list(
-        Recommendation.objects.filter(run=run)
-        .order_by("customer_id", "rank")
-        .values_list("customer_id", "rank", "offer_id")
-    )
-    assert again == written
-
-
-@pytest.mark.django_db
-def test_the_rows_table_is_indexed_for_bulk_writes(catalogue):
-    """PostgreSQL: no primary key, a BRIN index on (run, customer); SQLite keeps its key."""
-    table = Recommendation._meta.db_table
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s", [table])
-            assert [row[0] for row in cursor.fetchall()] == [
-                f"CREATE INDEX {datapath.BRIN_INDEX} ON public.{table} USING brin (run_id, customer_id) "
-                "WITH (pages_per_range='8', autosummarize='on')"
-            ]
-        else:
-            constraints = connection.introspection.get_constraints(cursor, table)
-            keys = [sorted(c["columns"]) for c in constraints.values() if c["primary_key"]]
-            assert keys == [["customer_id", "rank", "run_id"]]
