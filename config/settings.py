@@ -201,12 +201,14 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 
 # --- Runs ---------------------------------------------------------------------------------
 # Customers per chunk task. Unset: about RUNS_TARGET_CHUNKS chunks per run, each between the
-# minimum and the maximum — 1,000 for a 50,000-customer segment (progress in 2 % steps),
-# 20,000 for a million (a chunk ≈ 1 s of work and 220 MB per worker process, measured with
-# bench/run_throughput.py). Set it to force one size.
+# minimum and the maximum — 10,000 up to half a million customers, 20,000 from a million (a
+# chunk ≈ 1 s of work). Smaller chunks pay their fixed costs too often: 100,000 customers in
+# chunks of 2,000 took 7.0-8.7 s and 77 CPU-s per 1M, in chunks of 10,000 2.8-3.9 s and
+# 27-35 CPU-s per 1M, as a million does (bench/run_throughput.py --customers 100000, with
+# RUNS_CHUNK_SIZE=10000). Set it to force one size.
 RUNS_CHUNK_SIZE = int(os.environ["RUNS_CHUNK_SIZE"]) if os.environ.get("RUNS_CHUNK_SIZE") else None
 RUNS_TARGET_CHUNKS = 50
-RUNS_CHUNK_SIZE_MIN = 1_000
+RUNS_CHUNK_SIZE_MIN = 10_000
 RUNS_CHUNK_SIZE_MAX = 20_000
 # A running chunk whose worker has not finished it within this many seconds is handed out again.
 RUNS_CHUNK_LEASE_SECONDS = int(os.environ.get("RUNS_CHUNK_LEASE_SECONDS", "120"))

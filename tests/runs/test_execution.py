@@ -252,7 +252,15 @@ def test_a_cancelled_run_contacted_nobody_and_deleting_it_keeps_nothing(catalogu
 
 @pytest.mark.parametrize(
     ("total", "size"),
-    [(0, 1_000), (60, 1_000), (50_000, 1_000), (200_000, 4_000), (1_000_000, 20_000), (5_000_000, 20_000)],
+    [
+        (0, 10_000),
+        (60, 10_000),
+        (100_000, 10_000),
+        (500_000, 10_000),
+        (600_000, 12_000),
+        (1_000_000, 20_000),
+        (5_000_000, 20_000),
+    ],
 )
 def test_chunk_size_aims_at_fifty_chunks_within_bounds(settings, total, size):
     settings.RUNS_CHUNK_SIZE = None
