@@ -64,7 +64,7 @@ def audience_ids(run: Run, page_size: int = SNAPSHOT_PAGE) -> Iterator[np.ndarra
                 page = _copy_ids(cursor, select)
             else:
                 cursor.execute(select)
-                page = np.fromiter((row[0] for row in cursor.fetchall()), dtype=np.int64)
+                page = np.fromiter((row[0] for row in cursor), dtype=np.int64)
             if page.size == 0:
                 return
             yield page
@@ -79,7 +79,10 @@ def _copy_ids(cursor: Any, select: str) -> np.ndarray:
         for block in copy:
             buffer += block
     rows = (len(buffer) - _COPY_HEADER - 2) // _ID_ROW.itemsize
-    return np.frombuffer(buffer, dtype=_ID_ROW, count=rows, offset=_COPY_HEADER)["id"].astype(np.int64)
+    page = np.frombuffer(buffer, dtype=_ID_ROW, count=rows, offset=_COPY_HEADER)
+    if rows and not ((page["fields"] == 1).all() and (page["length"] == 8).all()):
+        raise ValueError("The audience's COPY is not one bigint per row.")
+    return page["id"].astype(np.int64)
 
 
 def run_context(run: Run) -> DecisionContext:

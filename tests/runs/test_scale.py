@@ -3,6 +3,8 @@ as int64 arrays, and the summary added up from the chunks' own counts."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.db import connection
 from django.test import override_settings
@@ -113,3 +115,29 @@ def test_chunk_ids_are_stored_as_an_int64_array(catalogue):
         stored = bytes(cursor.fetchone()[0])
     assert len(stored) == 8 * chunk.size
     assert int.from_bytes(stored[:8], "little") == chunk.first_customer_id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_chunk_ids_migration_reverses_with_chunks(catalogue):
+    """Rolling back to JSON lists works on a table that has chunks, and forward again gives the
+    same ids."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    run = _run(catalogue)
+    with override_settings(RUNS_CHUNK_SIZE=25):
+        services.run_plan(run_id=run.pk, dispatch=False)
+    before = {c.seq: [int(i) for i in c.ids()] for c in RunChunk.objects.filter(run=run)}
+    executor = MigrationExecutor(connection)
+    try:
+        executor.migrate([("runs", "0003_run_audience_snapshot_recovery")])
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT seq, customer_ids FROM {RunChunk._meta.db_table} WHERE run_id = %s",  # noqa: S608
+                [run.pk],
+            )
+            stored = {seq: json.loads(ids) if isinstance(ids, str) else ids for seq, ids in cursor.fetchall()}
+        assert stored == before
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    assert {c.seq: [int(i) for i in c.ids()] for c in RunChunk.objects.filter(run=run)} == before
