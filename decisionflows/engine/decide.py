@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from decisionflows.engine.conditions import Conditions
+from decisionflows.engine.conditions import Conditions, customer_leaves
 from decisionflows.engine.types import PERIOD_DAYS, UNLIMITED, DecisionContext, Decisions, History, Reason
 from decisionflows.formula import compile_formula
 from decisionflows.pipeline import DEFAULT_BASE_SCORE, DEFAULT_WEIGHTS
@@ -104,7 +104,13 @@ def decide(context: DecisionContext, customers: pl.DataFrame, history: History |
     model = score_node.get("propensity_model") or None
     if model:
         conditions.extend(item["condition"] for item in model.get("rules", []))
-    evaluator = Conditions(customers, offers, conditions)
+    # the conditions are the context's: their expressions serve every batch of the same columns
+    schema = customers.schema
+    memo_key = ("customer_leaves", tuple(schema.items()))
+    leaves = context.memo.get(memo_key)
+    if leaves is None:
+        leaves = context.memo[memo_key] = customer_leaves(conditions, schema)
+    evaluator = Conditions(customers, offers, conditions, leaves)
 
     # 1. qualification: each offer's eligibility, then the flow's hard rules; soft rules → R
     eligibility_label = len(rule_labels)
