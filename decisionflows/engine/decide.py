@@ -115,11 +115,12 @@ def decide(context: DecisionContext, customers: pl.DataFrame, history: History |
     # 1. qualification: each offer's eligibility, then the flow's hard rules; soft rules → R
     eligibility_label = len(rule_labels)
     rule_labels.append("offer eligibility")
+    # one drop for every offer's own condition: each is one column, all have the same label
+    ineligible = np.zeros((n, m), dtype=bool)
     for j, offer in enumerate(offers):
         if offer.eligibility:
-            column = np.zeros((n, m), dtype=bool)
-            column[:, j] = ~np.broadcast_to(evaluator.evaluate(offer.eligibility, offer=j), (n,))
-            funnel.drop(column, Reason.QUALIFICATION, eligibility_label)
+            ineligible[:, j] = ~np.broadcast_to(evaluator.evaluate(offer.eligibility, offer=j), (n,))
+    funnel.drop(ineligible, Reason.QUALIFICATION, eligibility_label)
     relevance = np.ones((n, m), dtype=np.float64)
     for index, rule in enumerate(rules):
         matched = np.broadcast_to(evaluator.evaluate(rule.get("condition")), (n, m))
