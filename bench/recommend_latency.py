@@ -2,7 +2,7 @@
 random customer per request, against an indexed lookup plus a numpy score, in the same invocation.
 
 Not a test. It needs PostgreSQL (default: the local server) and recreates its scratch database
-``kaireon_bench_recommend`` on every start:
+(``--database``, default ``kaireon_bench_recommend``) on every start:
 
     .venv/bin/python bench/recommend_latency.py [--customers 100000] [--offers 20] [--requests 2000] [--repeat N]
 
@@ -17,14 +17,17 @@ What it does:
    numpy score of the offers and their top 3, timed per request, the offers' arrays built once.
 
 Prints ``p50-ms: N`` and ``p99-ms: N`` of the product, the limit's p50 / p99, the mean number of
-queries per request, ``limit-ratio: X.XX`` (limit p50 ÷ product p50: the product's throughput
-over the limit's) and the CPU-seconds PostgreSQL and this process spent for both. ``--repeat N``
+SQL queries per request (``queries-per-request: N``, every query the request sends, the API key's
+included), ``limit-ratio: X.XX`` (limit p50 ÷ product p50: the product's throughput over the
+limit's) and the CPU-seconds PostgreSQL and this process spent for both. ``--repeat N``
 interleaves both N times and adds min / median / max.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import secrets
 import sys
 from pathlib import Path
 from typing import Any
@@ -57,7 +60,8 @@ def product_client(ids: dict[str, str]) -> Any:
 
 
 def recommend(client: Any, flow: str, customer: str) -> dict[str, Any]:
-    response = client.post(PATH, {"decisionFlowId": flow, "customerId": customer}, format="json")
+    # secure: with DEBUG off plain http is redirected to https, as in production
+    response = client.post(PATH, {"decisionFlowId": flow, "customerId": customer}, format="json", secure=True)
     assert response.status_code == 200, response.content
     return response.json()
 
@@ -105,10 +109,13 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2_000)
     parser.add_argument("--warmup", type=int, default=100, help="untimed requests first")
     parser.add_argument("--sample", type=int, default=50, help="requests whose SQL queries are counted")
+    parser.add_argument("--database", default=DB_NAME, help="the scratch database (dropped and recreated)")
     common_arguments(parser)
     args = parser.parse_args()
 
-    database_url = scratch_django(args.admin_url, DB_NAME, debug=False)
+    # served as production is (DEBUG off), which wants a key: this process's own will do
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+    database_url = scratch_django(args.admin_url, args.database, debug=False)
     import psycopg
 
     ids = load_catalogue(args.customers, args.offers, TOP)
@@ -134,7 +141,7 @@ def main() -> None:
             print(f"p50-ms: {p50:.2f}")
             print(f"p99-ms: {p99:.2f}")
             print(f"limit p50-ms {limit_p50:.3f}, p99-ms {limit_p99:.3f} (indexed lookup + numpy score of offers)")
-            print(f"queries per request: {queries:.1f} (mean of {args.sample})")
+            print(f"queries-per-request: {queries:.1f} (mean of {args.sample})")
             print(product_cpu.line("product", clients="this process", digits=2))
             print(limit_cpu.line("limit", clients="this process", digits=2))
             # latencies: the throughput of one request stream is 1 / latency

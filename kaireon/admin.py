@@ -194,7 +194,7 @@ class MembershipInline(ReadOnlyInline):
 class TenantAdmin(ServiceAdmin):
     list_display = ["name", "slug", "id", "created_at"]
     search_fields = ["name", "slug", "id"]
-    readonly_fields = ["id", "audit_head", "created_at", "updated_at"]
+    readonly_fields = ["id", "audit_head", "catalogue_version", "created_at", "updated_at"]
     inlines = [MembershipInline]
     create_service = staticmethod(_tenant_create)
     update_service = staticmethod(services.tenant_update)

@@ -26,6 +26,12 @@ class Tenant(models.Model):
     name = models.CharField(max_length=200)
     # Hash of the newest audit entry: lets verify_audit notice entries cut off the chain's end.
     audit_head = models.CharField(max_length=64, blank=True, editable=False)
+    # Changed in the transaction of every write to what a decision reads (catalogue, contact
+    # policies, decision flows, customer schema): the Recommend API keeps decision contexts per
+    # process keyed by it (decisionflows.realtime) and reads it back with every request. A random
+    # stamp, not a counter: a change rolled back must never leave its number to a later one (a
+    # context read inside that transaction would pass for the later change's).
+    catalogue_version = models.PositiveBigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

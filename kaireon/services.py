@@ -109,6 +109,14 @@ def audit_record(
     return entry
 
 
+def catalogue_version_bump(*, tenant: Tenant) -> None:
+    """Mark what the tenant's decisions read as changed (offers, creatives, channels, contact
+    policies, decision flows, customer schema). Call inside the writing service's transaction,
+    after its audit entry: the tenant row is locked last. Contexts cached under an older version
+    are never used again (decisionflows.realtime). A fresh random stamp (see the field)."""
+    Tenant.objects.filter(pk=tenant.pk).update(catalogue_version=secrets.randbits(63))
+
+
 def audit_verify(*, tenant: Tenant) -> list[str]:
     """Walk the tenant's chain oldest first; return a description of every break found."""
     problems: list[str] = []
@@ -187,7 +195,11 @@ def instance_delete(*, tenant: Tenant, actor: Actor, instance: models.Model, rea
 def tenant_create(*, slug: str, name: str, actor: Actor = None) -> Tenant:
     tenant = Tenant.objects.create(slug=slug, name=name)
     audit_record(
-        tenant=tenant, actor=actor, action="create", instance=tenant, after=snapshot(tenant, exclude=["audit_head"])
+        tenant=tenant,
+        actor=actor,
+        action="create",
+        instance=tenant,
+        after=snapshot(tenant, exclude=["audit_head", "catalogue_version"]),
     )
     return tenant
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -115,22 +116,46 @@ def _offer_matches(leaf: Mapping[str, Any], offer: OfferInfo) -> bool:
     return bool(comparisons[operator]())
 
 
-class Conditions:
-    """Evaluates conditions for a batch: customer leaves once each, in a single polars pass."""
+@dataclass(frozen=True)
+class CustomerLeaves:
+    """The distinct customer leaves of some conditions, each as a polars expression over frames
+    of one schema: what ``Conditions`` evaluates, reusable for every batch of that schema."""
 
-    def __init__(self, customers: pl.DataFrame, offers: Sequence[OfferInfo], conditions: list[Any]) -> None:
+    keys: list[str]
+    expressions: list[pl.Expr]
+
+
+def customer_leaves(conditions: Sequence[Any], schema: Mapping[str, pl.DataType]) -> CustomerLeaves:
+    found: dict[str, Mapping[str, Any]] = {}
+    for condition in conditions:
+        for leaf in _leaves(condition):
+            if not leaf["field"].startswith(OFFER_PREFIX):
+                found.setdefault(_leaf_key(leaf), leaf)
+    keys = list(found)
+    return CustomerLeaves(
+        keys=keys, expressions=[_customer_expression(found[k], schema).alias(f"c{i}") for i, k in enumerate(keys)]
+    )
+
+
+class Conditions:
+    """Evaluates conditions for a batch: customer leaves once each, in a single polars pass.
+    ``leaves`` (``customer_leaves`` of the same conditions and the batch's schema) saves
+    building the expressions again."""
+
+    def __init__(
+        self,
+        customers: pl.DataFrame,
+        offers: Sequence[OfferInfo],
+        conditions: list[Any],
+        leaves: CustomerLeaves | None = None,
+    ) -> None:
         self.n = customers.height
         self.offers = offers
-        customer_leaves: dict[str, Mapping[str, Any]] = {}
-        for condition in conditions:
-            for leaf in _leaves(condition):
-                if not leaf["field"].startswith(OFFER_PREFIX):
-                    customer_leaves.setdefault(_leaf_key(leaf), leaf)
-        keys = list(customer_leaves)
+        if leaves is None:
+            leaves = customer_leaves(conditions, customers.schema)
+        keys = leaves.keys
         if keys and self.n:
-            frame = customers.select(
-                [_customer_expression(customer_leaves[k], customers.schema).alias(f"c{i}") for i, k in enumerate(keys)]
-            )
+            frame = customers.select(leaves.expressions)
             # a select of literals only (fields no customer has) is one row: broadcast it
             self.values = {
                 k: np.broadcast_to(frame.get_column(f"c{i}").to_numpy().astype(bool), (self.n,))

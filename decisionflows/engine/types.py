@@ -117,6 +117,9 @@ class DecisionContext:
     now: dt.datetime
 
     def __post_init__(self) -> None:
+        # What decide derives from the context alone, kept for its next batch (a run's chunks,
+        # the Recommend API's requests, whose shallow copies of a cached context share it).
+        self.memo: dict[Any, Any] = {}
         self.nodes = {node["type"]: node for node in self.pipeline if node["type"] in ("inventory", "score", "rank")}
         inventory = self.nodes.get("inventory", {"include_all": True})
         candidates = [o for o in self.offers if self._in_inventory(o, inventory)]

@@ -9,7 +9,7 @@ from django.db import transaction
 
 from kaireon.errors import Conflict, ValidationError
 from kaireon.models import Tenant
-from kaireon.services import Actor, audit_record, snapshot
+from kaireon.services import Actor, audit_record, catalogue_version_bump, snapshot
 from segments import locks, selectors
 from segments.attributes import RESERVED_NAMES
 from segments.models import CustomerAttribute, Segment
@@ -34,6 +34,8 @@ def customer_attribute_create(*, tenant: Tenant, actor: Actor, data: Mapping[str
         raise ValidationError({"name": f"the schema already has an attribute named {name!r}"})
     attribute = CustomerAttribute.objects.create(tenant=tenant, **data)
     audit_record(tenant=tenant, actor=actor, action="create", instance=attribute, after=snapshot(attribute))
+    # decisions type the customer's attributes by the schema (decisionflows.realtime caches it)
+    catalogue_version_bump(tenant=tenant)
     return attribute
 
 
@@ -58,6 +60,7 @@ def customer_attribute_update(
         audit_record(
             tenant=tenant, actor=actor, action="update", instance=attribute, before=changed_before, after=changed_after
         )
+        catalogue_version_bump(tenant=tenant)
     return attribute
 
 
@@ -69,3 +72,4 @@ def customer_attribute_delete(*, tenant: Tenant, actor: Actor, instance: Custome
         raise _segments_conflict(f"Cannot delete {instance.name!r}", used_by)
     audit_record(tenant=tenant, actor=actor, action="delete", instance=instance, before=snapshot(instance))
     instance.delete()
+    catalogue_version_bump(tenant=tenant)

@@ -280,6 +280,15 @@ def test_hard_rules_drop_pairs_and_name_the_rule():
     assert funnel["customers_without_offers"] == {"no_eligible_offers": 1}
 
 
+def test_one_context_decides_batches_of_other_columns():
+    """A context serves many batches (a run's chunks, the Recommend API's requests) and keeps
+    what it derived for their columns: a batch without the rule's column must not reuse it."""
+    ctx = context([offer("gold")], rules_node(hard("adults only", leaf("customer.age", "gte", 18))))
+    assert keys(decide(ctx, customers({"age": 40})), ctx, 0) == ["gold"]
+    assert keys(decide(ctx, customers({"age": 40}).drop("age")), ctx, 0) == []  # no age: not an adult
+    assert keys(decide(ctx, customers({"age": 12}, {"age": 41})), ctx, 1) == ["gold"]
+
+
 def test_filter_nodes_are_rules_too():
     ctx = context([offer("gold")], rules_node(hard("vip", leaf("customer.vip", "eq", True)), type_="filter"))
     decisions = decide(ctx, customers({"vip": True}, {"vip": False}))

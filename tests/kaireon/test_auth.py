@@ -6,8 +6,9 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from kaireon.models import ApiKey, Role
-from kaireon.services import api_key_create, api_key_revoke
+from kaireon.authentication import key_with_tenant
+from kaireon.models import ApiKey, Role, Tenant
+from kaireon.services import api_key_create, api_key_revoke, hash_key
 
 pytestmark = pytest.mark.django_db
 
@@ -65,6 +66,24 @@ def test_key_is_stored_hashed_and_records_last_use(tenant):
     APIClient().get("/api/v1/tenants", HTTP_X_API_KEY=raw)
     key.refresh_from_db()
     assert key.last_used_at is not None
+
+
+def test_key_lookup_reads_the_key_and_its_tenant_as_the_orm_does(tenant, other_tenant):
+    expires = timezone.now() + timedelta(days=3)
+    key, raw = api_key_create(tenant=tenant, actor=None, name="ci", role=Role.EDITOR, expires_at=expires)
+    api_key_create(tenant=other_tenant, actor=None, name="theirs", role=Role.VIEWER)
+    ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
+    found = key_with_tenant(hash_key(raw))
+    expected = ApiKey.objects.select_related("tenant").get(pk=key.pk)
+    assert found is not None
+    for field in ApiKey._meta.concrete_fields:
+        assert getattr(found, field.attname) == getattr(expected, field.attname), field.name
+    for field in Tenant._meta.concrete_fields:
+        assert getattr(found.tenant, field.attname) == getattr(expected.tenant, field.attname), field.name
+    # typed as the ORM types them (SQLite sends datetimes as text)
+    assert found.expires_at == expires
+    assert found.created_at.tzinfo is not None
+    assert key_with_tenant(hash_key(raw + "x")) is None
 
 
 def test_session_user_acts_in_the_tenant_picked_with_the_switcher(client, tenant, other_tenant):
