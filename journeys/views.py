@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from djangorestframework_camel_case.render import CamelCaseBrowsableAPIRenderer, CamelCaseJSONRenderer
 from djangorestframework_camel_case.settings import api_settings as camel_settings
@@ -184,6 +185,12 @@ class ExecutionRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
     serializer_class = ExecutionRunSerializer
     filterset_class = RunFilter
     action_roles = {"pause": Role.EDITOR, "resume": Role.EDITOR, "cancel": Role.EDITOR, "bulk_cancel": Role.EDITOR}
+
+    def get_queryset(self) -> QuerySet[ExecutionRun]:
+        queryset = super().get_queryset()
+        # A list loads the columns its rows show (every field of the serializer is one): not the
+        # visits, last result or event chain head, JSON the tick reads and the list would parse.
+        return queryset.only(*ExecutionRunSerializer.Meta.fields) if self.action == "list" else queryset
 
     def _answer(self, run: ExecutionRun) -> Response:
         return Response(ExecutionRunSerializer(run).data)
