@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from djangorestframework_camel_case.render import CamelCaseBrowsableAPIRenderer, CamelCaseJSONRenderer
+from djangorestframework_camel_case.render import CamelCaseBrowsableAPIRenderer
 from djangorestframework_camel_case.settings import api_settings as camel_settings
 from djangorestframework_camel_case.util import camelize
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -36,6 +36,7 @@ from journeys.serializers import (
 from kaireon.models import Role
 from kaireon.pagination import list_pagination
 from kaireon.parsers import CamelCaseJSONParser
+from kaireon.renderers import CamelCaseJSONRenderer
 from kaireon.viewsets import TenantModelViewSet, TenantViewSet
 from segments.models import Segment
 
