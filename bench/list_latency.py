@@ -256,8 +256,8 @@ def seed_journey_runs(ids: dict[str, str], runs: int) -> None:
     plan.refresh_from_db()
     version = plan.versions.get(published_at__isnull=False)
     status = (
-        "CASE WHEN mod(k, 20) < 14 THEN 'completed' WHEN mod(k, 20) < 16 THEN 'active' WHEN mod(k, 20) < 18 THEN 'waiting' "
-        "WHEN mod(k, 20) = 18 THEN 'failed' ELSE 'cancelled' END"
+        "CASE WHEN mod(k, 20) < 14 THEN 'completed' WHEN mod(k, 20) < 16 THEN 'active' "
+        "WHEN mod(k, 20) < 18 THEN 'waiting' WHEN mod(k, 20) = 18 THEN 'failed' ELSE 'cancelled' END"
     )
     with connection.cursor() as cursor:
         cursor.execute(
