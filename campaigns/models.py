@@ -8,11 +8,14 @@ JSON columns keep snake_case keys (the API's camelCase parser and renderer conve
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
 from campaigns.config import validate_cron, validate_timezone
 from kaireon.ids import PublicId
+from kaireon.listcounts import CountedList
 from kaireon.models import TenantModel
 
 
@@ -134,6 +137,9 @@ class CampaignRun(TenantModel):
     deliveries_failed = models.PositiveIntegerField(default=0)
     work_items = models.PositiveIntegerField(default=0)
     deliveries_settled_at = models.DateTimeField(null=True, blank=True)
+
+    # the list's total per campaign (GET /api/v1/campaigns/{id}/campaign-runs)
+    list_counts: ClassVar[CountedList] = CountedList(scopes=("campaign_id",))
 
     class Meta:
         ordering = ["campaign_id", "-run_number"]

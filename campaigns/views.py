@@ -115,7 +115,7 @@ class CampaignViewSet(TenantModelViewSet):
             response["Location"] = request.build_absolute_uri(f"{request.path.rstrip('/')}/{campaign_run.pk}")
             return response
         paginator = CampaignRunPagination()
-        page = paginator.paginate_queryset(selectors.campaign_runs().filter(campaign=campaign), request, self)
+        page = paginator.paginate_queryset(selectors.campaign_runs_listed(campaign=campaign), request, self)
         return paginator.get_paginated_response(CampaignRunSerializer(page, many=True).data)
 
     def _campaign_run(self, pk: str | None, crun_id: str) -> CampaignRun:

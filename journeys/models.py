@@ -5,13 +5,14 @@ public trigger API."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
 from django.db import models
 from django.utils import timezone
 
 from journeys.uuids import uuid7
 from kaireon.ids import PublicId
+from kaireon.listcounts import CountedList
 from kaireon.models import Tenant, TenantModel
 
 # --- plans ---------------------------------------------------------------------------------
@@ -167,6 +168,9 @@ class ExecutionRun(models.Model):
     event_head = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now)
+
+    # the list's total per tenant, status and plan (GET /api/v1/journeys/runs and its filters)
+    list_counts: ClassVar[CountedList] = CountedList(status="status", scopes=("plan_id",))
 
     class Meta:
         ordering = ["-started_at", "-id"]

@@ -26,6 +26,7 @@ from typing import Any
 from journeys import selectors, services
 from journeys.models import ExecutionRun, Plan
 from journeys.services.enrolment import Contact
+from kaireon.listcounts import exact_total
 from kaireon.models import Tenant
 from kaireon.principal import Principal
 
@@ -63,7 +64,7 @@ def list_runs(filters: Mapping[str, Any] | None = None, *, tenant: Tenant) -> di
     limit = min(max(int(options.pop("limit", DEFAULT_LIMIT) or DEFAULT_LIMIT), 1), MAX_LIMIT)
     offset = max(int(options.pop("offset", 0) or 0), 0)
     queryset = selectors.runs_matching(tenant=tenant, filters=options)
-    return {"runs": list(queryset[offset : offset + limit]), "total": queryset.count()}
+    return {"runs": list(queryset[offset : offset + limit]), "total": exact_total(queryset)}
 
 
 def pause_run(run_id: uuid.UUID | str, *, tenant: Tenant, actor: Principal | None = None) -> ExecutionRun:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from djangorestframework_camel_case.render import CamelCaseBrowsableAPIRenderer, CamelCaseJSONRenderer
+from djangorestframework_camel_case.render import CamelCaseBrowsableAPIRenderer
 from djangorestframework_camel_case.settings import api_settings as camel_settings
 from djangorestframework_camel_case.util import camelize
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -35,6 +36,7 @@ from journeys.serializers import (
 from kaireon.models import Role
 from kaireon.pagination import list_pagination
 from kaireon.parsers import CamelCaseJSONParser
+from kaireon.renderers import CamelCaseJSONRenderer
 from kaireon.viewsets import TenantModelViewSet, TenantViewSet
 from segments.models import Segment
 
@@ -184,6 +186,12 @@ class ExecutionRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
     serializer_class = ExecutionRunSerializer
     filterset_class = RunFilter
     action_roles = {"pause": Role.EDITOR, "resume": Role.EDITOR, "cancel": Role.EDITOR, "bulk_cancel": Role.EDITOR}
+
+    def get_queryset(self) -> QuerySet[ExecutionRun]:
+        queryset = super().get_queryset()
+        # A list loads the columns its rows show (every field of the serializer is one): not the
+        # visits, last result or event chain head, JSON the tick reads and the list would parse.
+        return queryset.only(*ExecutionRunSerializer.Meta.fields) if self.action == "list" else queryset
 
     def _answer(self, run: ExecutionRun) -> Response:
         return Response(ExecutionRunSerializer(run).data)

@@ -126,3 +126,28 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type} {self.object_id}"
+
+
+class ListCount(models.Model):
+    """Signed deltas of a counted table's rows per tenant, scope and status, appended by
+    PostgreSQL triggers in the writers' own transactions: their sum is the exact count of the
+    rows a snapshot sees (kaireon/listcounts.py). Written and folded by the triggers only."""
+
+    id = models.BigAutoField(primary_key=True)
+    # A derived figure, not the tenant's data: it goes with the tenant (no database key: the
+    # triggers append rows on every write, and need no check of the tenant row for it).
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False)
+    table_name = models.CharField(max_length=63)
+    # "" for the whole tenant; "<column>=<value>" for the rows with that value (plan_id=plan_…)
+    scope = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=40, blank=True)
+    n = models.BigIntegerField()
+
+    class Meta:
+        indexes = [
+            # a list's total: the deltas of one tenant, table and scope, of some statuses
+            models.Index(fields=["tenant", "table_name", "scope", "status"], name="list_count_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.table_name} {self.scope or '*'} {self.status or '*'}: {self.n:+d}"

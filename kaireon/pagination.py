@@ -9,6 +9,7 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from kaireon.listcounts import exact_total
 from kaireon.paging import query_int
 
 DEFAULT_LIMIT = 50
@@ -28,6 +29,10 @@ class ListPagination(LimitOffsetPagination):
 
     def paginate_queryset(self, queryset: QuerySet[Any], request: Request, view: Any = None) -> list[Any]:
         return list(super().paginate_queryset(queryset, request, view) or [])
+
+    def get_count(self, queryset: Any) -> int:
+        """The exact total: from the table's counters when they can answer the filters, else COUNT."""
+        return exact_total(queryset) if isinstance(queryset, QuerySet) else super().get_count(queryset)
 
     def get_limit(self, request: Request) -> int:
         raw = request.query_params.get(self.limit_query_param)

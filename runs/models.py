@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from django.db import models
 from django.utils import timezone
 
 from kaireon.ids import PublicId
+from kaireon.listcounts import CountedList
 from kaireon.models import TenantModel
 
 
@@ -69,6 +72,9 @@ class Run(TenantModel):
     error_context = models.JSONField(default=dict, blank=True)
     summary = models.JSONField(null=True, blank=True)
     created_by = models.CharField(max_length=200, blank=True)
+
+    # the list's total per tenant, status, flow and segment (GET /api/v1/runs and its filters)
+    list_counts: ClassVar[CountedList] = CountedList(status="status", scopes=("decision_flow_id", "segment_id"))
 
     class Meta:
         ordering = ["-created_at", "-id"]

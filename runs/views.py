@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -46,6 +47,10 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet
     serializer_class = RunSerializer
     filterset_class = RunFilter
     action_roles = {"execute_inline": Role.EDITOR, "cancel": Role.EDITOR}
+
+    def get_queryset(self) -> QuerySet[Run]:
+        queryset = super().get_queryset()
+        return selectors.with_list_columns(queryset) if self.action == "list" else queryset
 
     def get_serializer_class(self) -> Any:
         return RunDetailSerializer if self.action == "retrieve" else RunSerializer

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
 from kaireon.ids import PublicId
+from kaireon.listcounts import CountedList
 from kaireon.models import Tenant, TenantModel
 
 attribute_name_validator = RegexValidator(
@@ -59,6 +62,10 @@ class Customer(models.Model):
     unsubscribed = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now)
+
+    # the list's total per tenant (GET /api/v1/customers): the counter has no UPDATE trigger, so a
+    # re-import's updates cost nothing, and a customer never changes tenant
+    list_counts: ClassVar[CountedList] = CountedList()
 
     class Meta:
         ordering = ["id"]

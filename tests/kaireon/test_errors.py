@@ -25,6 +25,7 @@ API_FILES = frozenset(
         "kaireon/negotiation.py",
         "kaireon/pagination.py",
         "kaireon/parsers.py",
+        "kaireon/renderers.py",
         "kaireon/permissions.py",
         "kaireon/schema.py",
         "kaireon/viewsets.py",
