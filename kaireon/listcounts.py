@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connections
+from django.db import connection, connections, transaction
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.migrations.operations.base import Operation
 from django.db.migrations.state import ProjectState
@@ -158,8 +158,6 @@ def counted_models() -> list[type[Model]]:
 def list_counts_rebuild(models: Iterable[type[Model]] | None = None) -> None:
     """Count the rows of each counted table again from scratch (after triggers were disabled, a
     restore with ``--disable-triggers``): each table is locked against writers meanwhile."""
-    from django.db import connection, transaction
-
     if connection.vendor != "postgresql":
         return
     for model in counted_models() if models is None else models:
@@ -183,8 +181,6 @@ class Mismatch:
 def list_counts_check(models: Iterable[type[Model]] | None = None) -> list[Mismatch]:
     """Every (tenant, scope, status) whose counters and rows disagree, each table read in one
     snapshot (``manage.py rebuild_list_counts --check``); empty when all is well."""
-    from django.db import connection
-
     if connection.vendor != "postgresql":
         return []
     found: list[Mismatch] = []

@@ -36,9 +36,10 @@ class RunSerializer(ModelSerializer):
     tenant_id = serializers.CharField(read_only=True)
     decision_flow_id = serializers.CharField(read_only=True)
     segment_id = serializers.CharField(read_only=True, allow_null=True)
-    decision_flow_name = serializers.CharField(source="decision_flow.name", read_only=True)
-    decision_flow_key = serializers.CharField(source="decision_flow.key", read_only=True)
-    flow_version = serializers.IntegerField(source="flow_version.version", read_only=True)
+    # annotated on the run (runs.selectors.with_names): one model per row, not four
+    decision_flow_name = serializers.CharField(read_only=True)
+    decision_flow_key = serializers.CharField(read_only=True)
+    flow_version = serializers.IntegerField(source="flow_version_number", read_only=True)
     segment_customer_count = serializers.SerializerMethodField()
     progress = serializers.SerializerMethodField()
     eta_seconds = serializers.FloatField(read_only=True, allow_null=True)
@@ -75,9 +76,9 @@ class RunSerializer(ModelSerializer):
         read_only_fields = fields
 
     def get_segment_customer_count(self, run: Run) -> int | None:
-        if run.segment is None:
+        if run.segment_id is None:
             return run.total_customers if run.status != "pending" else None
-        return run.segment.customer_count
+        return run.segment_size  # type: ignore[attr-defined]  # annotated (runs.selectors.with_names)
 
     # The two objects below are built as plain dicts in their serializers' shapes (the schema
     # names the serializers): a nested serializer per row of a list cost more than the row.

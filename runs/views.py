@@ -43,13 +43,13 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet
     conflict_actions = ("customers", "export")
 
     list_key = "runs"
-    queryset = Run.objects.select_related("decision_flow", "segment", "flow_version").order_by("-created_at", "-id")
+    queryset = Run.objects.order_by("-created_at", "-id")
     serializer_class = RunSerializer
     filterset_class = RunFilter
     action_roles = {"execute_inline": Role.EDITOR, "cancel": Role.EDITOR}
 
     def get_queryset(self) -> QuerySet[Run]:
-        queryset = super().get_queryset()
+        queryset = selectors.with_names(super().get_queryset())
         return selectors.with_list_columns(queryset) if self.action == "list" else queryset
 
     def get_serializer_class(self) -> Any:
