@@ -21,8 +21,8 @@ from runs.models import Recommendation, Run, RunChunk
 from segments import sql
 from segments.selectors import customer_where
 
-# Ids read per query while snapshotting an audience: 1,000,000 ints ≈ 0.3 s and 8 MB, whatever
-# the audience's size (a run plans page by page).
+# Ids read per query while snapshotting an audience: 1,000,000 ints, 8 MB, whatever the
+# audience's size (a run plans page by page).
 SNAPSHOT_PAGE = 1_000_000
 # A binary COPY row of one bigint: field count (int16), length (int32), value (int64).
 _ID_ROW = np.dtype([("fields", ">i2"), ("length", ">i4"), ("id", ">i8")])
@@ -47,8 +47,8 @@ def audience_filters(run: Run) -> dict[str, Any]:
 def audience_ids(run: Run, page_size: int = SNAPSHOT_PAGE) -> Iterator[np.ndarray]:
     """The run's customer ids, ascending, in keyset pages of ``page_size``, selected by
     ``audience_filters`` against the customer table (what the segment's view would select, as of
-    the run's creation). On PostgreSQL each page is one binary COPY read by numpy: 1M ids in
-    ~0.3 s, where fetching rows took ~0.8 s."""
+    the run's creation). On PostgreSQL each page is one binary COPY read by numpy, without a
+    Python object per id (fetching 1M rows as tuples took 0.84 s)."""
     where = customer_where(tenant=run.tenant, filters=audience_filters(run))
     table = sql.quote_identifier(sql.CUSTOMER_TABLE)
     after = 0
